@@ -1,0 +1,890 @@
+/*
+ * Reading the INI file.  inih gives us (section, key, value) but neither
+ * line numbers nor empty sections, so our line reader feeds inih and keeps
+ * both.  Every entry is first collected with its file and line; validation
+ * then walks a table of keys so that parsing, defaults and comparison come
+ * from the same data.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <glob.h>
+#include <grp.h>
+#include <ini.h>
+#include <libgen.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "parse.h"
+#include "util.h"
+
+#define INCLUDE_DEPTH_MAX 8
+
+struct entry {
+	char *key, *value;
+	int line;
+	bool used;
+};
+
+struct section {
+	char *name;
+	char *file;
+	int line;
+	struct entry *entries;
+	size_t nentries;
+};
+
+struct loader {
+	struct config_diag *diag;
+	struct section **sections;
+	size_t nsections;
+	/* The file being read. */
+	FILE *fp;
+	const char *file;
+	int lineno;		/* line the reader is on */
+	bool at_line_start;
+	bool continuation;	/* current line starts with whitespace */
+	bool in_section;	/* a header was seen in this file */
+	int depth;
+};
+
+static void diag_add(char ***v, size_t *n, size_t *cap, char *msg)
+{
+	if (*n + 1 >= *cap) {
+		*cap = *cap ? *cap * 2 : 8;
+		*v = xrealloc(*v, *cap * sizeof(**v));
+	}
+	(*v)[(*n)++] = msg;
+	(*v)[*n] = NULL;
+}
+
+static void __attribute__((format(printf, 4, 5)))
+diag_error(struct config_diag *d, const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+	char *m, *full;
+
+	va_start(ap, fmt);
+	if (vasprintf(&m, fmt, ap) < 0)
+		fatal("config", "vasprintf");
+	va_end(ap);
+	full = xasprintf("%s:%d: %s", file, line, m);
+	free(m);
+	diag_add(&d->errors, &d->nerrors, &d->cap_e, full);
+}
+
+static void __attribute__((format(printf, 4, 5)))
+diag_warning(struct config_diag *d, const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+	char *m, *full;
+
+	va_start(ap, fmt);
+	if (vasprintf(&m, fmt, ap) < 0)
+		fatal("config", "vasprintf");
+	va_end(ap);
+	full = xasprintf("%s:%d: %s", file, line, m);
+	free(m);
+	diag_add(&d->warnings, &d->nwarnings, &d->cap_w, full);
+}
+
+void
+config_diag_free(struct config_diag *d)
+{
+	for (size_t i = 0; i < d->nerrors; i++)
+		free(d->errors[i]);
+	for (size_t i = 0; i < d->nwarnings; i++)
+		free(d->warnings[i]);
+	free(d->errors);
+	free(d->warnings);
+	memset(d, 0, sizeof(*d));
+}
+
+static struct section *
+section_new(struct loader *l, const char *name)
+{
+	struct section *s = xcalloc(1, sizeof(*s));
+
+	s->name = xstrdup(name);
+	s->file = xstrdup(l->file);
+	s->line = l->lineno;
+	l->sections = xrealloc(l->sections,
+	    (l->nsections + 1) * sizeof(*l->sections));
+	l->sections[l->nsections++] = s;
+	return s;
+}
+
+static void
+section_free(struct section *s)
+{
+	for (size_t i = 0; i < s->nentries; i++) {
+		free(s->entries[i].key);
+		free(s->entries[i].value);
+	}
+	free(s->entries);
+	free(s->name);
+	free(s->file);
+	free(s);
+}
+
+static struct entry *
+section_get(struct section *s, const char *key)
+{
+	for (size_t i = 0; i < s->nentries; i++)
+		if (strcasecmp(s->entries[i].key, key) == 0)
+			return &s->entries[i];
+	return NULL;
+}
+
+/*
+ * inih's line reader.  It numbers lines and records each "[name]" header
+ * itself, so that sections without keys exist and every key has a line.
+ */
+static char *
+loader_read(char *str, int num, void *arg)
+{
+	struct loader *l = arg;
+	char *p, *end;
+
+	if (fgets(str, num, l->fp) == NULL)
+		return NULL;
+	if (l->at_line_start) {
+		l->lineno++;
+		p = str;
+		l->continuation = *p == ' ' || *p == '\t';
+		while (isspace((unsigned char)*p))
+			p++;
+		if (*p == '[' && (end = strchr(p, ']')) != NULL) {
+			*end = '\0';
+			section_new(l, p + 1);
+			*end = ']';
+			l->in_section = true;
+		}
+	}
+	l->at_line_start = strchr(str, '\n') != NULL;
+	return str;
+}
+
+static int
+loader_handler(void *arg, const char *section, const char *key, const char *value)
+{
+	struct loader *l = arg;
+	struct section *s;
+	struct entry *e;
+	char *joined;
+
+	(void)section;
+	if (!l->in_section) {
+		diag_error(l->diag, l->file, l->lineno,
+		    "%s: key outside of any [section]", key);
+		return 1;
+	}
+	s = l->sections[l->nsections - 1];
+	e = section_get(s, key);
+	if (e != NULL && l->continuation && e == &s->entries[s->nentries - 1]) {
+		/* An indented line continues the previous value. */
+		joined = xasprintf("%s\n%s", e->value, value);
+		free(e->value);
+		e->value = joined;
+		return 1;
+	}
+	if (e != NULL) {
+		diag_error(l->diag, l->file, l->lineno,
+		    "[%s] %s: duplicate key (first set at line %d)", s->name,
+		    key, e->line);
+		return 1;
+	}
+	s->entries = xrealloc(s->entries, (s->nentries + 1) * sizeof(*e));
+	e = &s->entries[s->nentries++];
+	e->key = xstrdup(key);
+	e->value = xstrdup(value);
+	e->line = l->lineno;
+	e->used = false;
+	return 1;
+}
+
+static void loader_read_file(struct loader *, const char *path, int depth,
+    const char *from_file, int from_line);
+
+/* Includes are globs relative to the including file, read in sorted order. */
+static void
+loader_include(struct loader *l, const char *from, struct entry *e, int depth)
+{
+	char *copy = xstrdup(from), *dir = dirname(copy), *save = NULL;
+	char *pats = xstrdup(e->value), *pat, *full;
+	glob_t g;
+
+	for (pat = strtok_r(pats, " \t\n", &save); pat != NULL;
+	    pat = strtok_r(NULL, " \t\n", &save)) {
+		full = pat[0] == '/' ? xstrdup(pat) : xasprintf("%s/%s", dir, pat);
+		memset(&g, 0, sizeof(g));
+		if (glob(full, 0, NULL, &g) == 0) {
+			for (size_t i = 0; i < g.gl_pathc; i++)
+				loader_read_file(l, g.gl_pathv[i], depth + 1,
+				    from, e->line);
+		}
+		globfree(&g);
+		free(full);
+	}
+	free(pats);
+	free(copy);
+}
+
+static void
+loader_read_file(struct loader *l, const char *path, int depth,
+    const char *from_file, int from_line)
+{
+	size_t first = l->nsections;
+	const char *saved_file = l->file;
+	FILE *saved_fp = l->fp;
+	int saved_line = l->lineno;
+	bool saved_start = l->at_line_start, saved_in = l->in_section;
+	struct entry *e;
+	int rc;
+
+	if (depth > INCLUDE_DEPTH_MAX) {
+		diag_error(l->diag, from_file, from_line,
+		    "include: too deeply nested (a loop?) at %s", path);
+		return;
+	}
+	if ((l->fp = fopen(path, "re")) == NULL) {
+		if (from_file != NULL)
+			diag_error(l->diag, from_file, from_line,
+			    "include: cannot open %s: %s", path, strerror(errno));
+		else
+			diag_error(l->diag, path, 0, "cannot open: %s",
+			    strerror(errno));
+		l->fp = saved_fp;
+		return;
+	}
+	l->file = path;
+	l->lineno = 0;
+	l->at_line_start = true;
+	l->in_section = false;
+	rc = ini_parse_stream(loader_read, l, loader_handler, l);
+	if (rc > 0)
+		diag_error(l->diag, path, rc,
+		    "syntax error (expected [section], key = value or a comment)");
+	fclose(l->fp);
+
+	/* Keep copies of the name: sections store their own. */
+	for (size_t i = first; i < l->nsections; i++) {
+		struct section *s = l->sections[i];
+		if (strcmp(s->file, path) != 0)
+			continue;	/* read by a nested include */
+		if (strcmp(s->name, "leashd") == 0 &&
+		    (e = section_get(s, "include")) != NULL) {
+			e->used = true;
+			loader_include(l, s->file, e, depth);
+		} else if (strcmp(s->name, "include") == 0 &&
+		    (e = section_get(s, "files")) != NULL) {
+			e->used = true;
+			loader_include(l, s->file, e, depth);
+		}
+	}
+	l->file = saved_file;
+	l->fp = saved_fp;
+	l->lineno = saved_line;
+	l->at_line_start = saved_start;
+	l->in_section = saved_in;
+}
+
+/* The keys of [program:NAME]. */
+enum key_type {
+	KEY_STRING,
+	KEY_INT,
+	KEY_BOOL,
+	KEY_DURATION,
+	KEY_SIZE,
+	KEY_SIGNAL,
+	KEY_UMASK,
+	KEY_EXITCODES,
+	KEY_AUTORESTART,
+};
+
+struct key_def {
+	const char *name;
+	enum key_type type;
+	size_t off;
+	const char *def;	/* parsed like a value; NULL: unset */
+	long min, max;		/* KEY_INT only */
+};
+
+#define P(f) offsetof(struct program_config, f)
+static const struct key_def program_keys[] = {
+	{ "command", KEY_STRING, P(command), NULL, 0, 0 },
+	{ "process_name", KEY_STRING, P(process_name), "%(program_name)s", 0, 0 },
+	{ "numprocs", KEY_INT, P(numprocs), "1", 1, 100000 },
+	{ "numprocs_start", KEY_INT, P(numprocs_start), "0", 0, 1000000 },
+	{ "priority", KEY_INT, P(priority), "999", -1000000, 1000000 },
+	{ "autostart", KEY_BOOL, P(autostart), "true", 0, 0 },
+	{ "autorestart", KEY_AUTORESTART, P(autorestart), "unexpected", 0, 0 },
+	{ "exitcodes", KEY_EXITCODES, P(exitcodes), "0", 0, 0 },
+	{ "startsecs", KEY_DURATION, P(startsecs), "1", 0, 0 },
+	{ "startretries", KEY_INT, P(startretries), "3", 0, 1000000 },
+	{ "stopsignal", KEY_SIGNAL, P(stopsignal), "TERM", 0, 0 },
+	{ "stopwaitsecs", KEY_DURATION, P(stopwaitsecs), "10", 0, 0 },
+	{ "stopasgroup", KEY_BOOL, P(stopasgroup), "true", 0, 0 },
+	{ "killasgroup", KEY_BOOL, P(killasgroup), "true", 0, 0 },
+	{ "user", KEY_STRING, P(user), NULL, 0, 0 },
+	{ "directory", KEY_STRING, P(directory), NULL, 0, 0 },
+	{ "umask", KEY_UMASK, P(umask), NULL, 0, 0 },
+	{ "environment", KEY_STRING, P(environment), NULL, 0, 0 },
+	{ "redirect_stderr", KEY_BOOL, P(redirect_stderr), "false", 0, 0 },
+	{ "stdout_logfile", KEY_STRING, P(stdout_logfile), "AUTO", 0, 0 },
+	{ "stdout_logfile_maxbytes", KEY_SIZE, P(stdout_logfile_maxbytes), "50M", 0, 0 },
+	{ "stdout_logfile_backups", KEY_INT, P(stdout_logfile_backups), "10", 0, 1000 },
+	{ "stderr_logfile", KEY_STRING, P(stderr_logfile), "AUTO", 0, 0 },
+	{ "stderr_logfile_maxbytes", KEY_SIZE, P(stderr_logfile_maxbytes), "50M", 0, 0 },
+	{ "stderr_logfile_backups", KEY_INT, P(stderr_logfile_backups), "10", 0, 1000 },
+};
+#undef P
+
+/* Parses one value into its field.  Returns -1 with *why on a bad value. */
+static int
+key_parse(const struct key_def *k, const char *v, void *base, const char **why)
+{
+	char *field = (char *)base + k->off;
+	bool b;
+
+	switch (k->type) {
+	case KEY_STRING:
+		*(char **)field = xstrdup(v);
+		return 0;
+	case KEY_INT:
+		return parse_int(v, k->min, k->max, (long *)field, why);
+	case KEY_BOOL:
+		if (parse_bool(v, &b, why) != 0)
+			return -1;
+		*(bool *)field = b;
+		return 0;
+	case KEY_DURATION:
+		return parse_duration(v, (double *)field, why);
+	case KEY_SIZE:
+		return parse_size(v, 0, (uint64_t *)field, why);
+	case KEY_SIGNAL:
+		return parse_signal(v, (int *)field, why);
+	case KEY_UMASK:
+		return parse_umask(v, (int *)field, why);
+	case KEY_EXITCODES:
+		return parse_exitcodes(v, (uint64_t *)field, why);
+	case KEY_AUTORESTART:
+		if (strcasecmp(v, "unexpected") == 0) {
+			*(enum autorestart *)field = AUTORESTART_UNEXPECTED;
+			return 0;
+		}
+		if (parse_bool(v, &b, why) != 0) {
+			*why = "must be true, false or unexpected";
+			return -1;
+		}
+		*(enum autorestart *)field = b ? AUTORESTART_TRUE : AUTORESTART_FALSE;
+		return 0;
+	}
+	return -1;
+}
+
+static bool
+key_equal(const struct key_def *k, const void *a, const void *b)
+{
+	const char *fa = (const char *)a + k->off, *fb = (const char *)b + k->off;
+	const char *sa, *sb;
+
+	switch (k->type) {
+	case KEY_STRING:
+		sa = *(char *const *)fa;
+		sb = *(char *const *)fb;
+		return (sa == NULL || sb == NULL) ? sa == sb : strcmp(sa, sb) == 0;
+	case KEY_INT:
+		return *(const long *)fa == *(const long *)fb;
+	case KEY_BOOL:
+		return *(const bool *)fa == *(const bool *)fb;
+	case KEY_DURATION:
+		return *(const double *)fa == *(const double *)fb;
+	case KEY_SIZE:
+		return *(const uint64_t *)fa == *(const uint64_t *)fb;
+	case KEY_SIGNAL:
+	case KEY_UMASK:
+		return *(const int *)fa == *(const int *)fb;
+	case KEY_EXITCODES:
+		return memcmp(fa, fb, 4 * sizeof(uint64_t)) == 0;
+	case KEY_AUTORESTART:
+		return *(const enum autorestart *)fa == *(const enum autorestart *)fb;
+	}
+	return false;
+}
+
+/* What %(...) may name in a program's values. */
+struct expand_ctx {
+	const struct program_config *p;
+	const char *here;
+	char num[24];
+	char host[256];
+};
+
+static const char *
+expand_name(const char *name, void *arg)
+{
+	struct expand_ctx *x = arg;
+
+	if (strcmp(name, "program_name") == 0 || strcmp(name, "group_name") == 0)
+		return x->p->name;
+	if (strcmp(name, "process_num") == 0)
+		return x->num;
+	if (strcmp(name, "here") == 0)
+		return x->here;
+	if (strcmp(name, "host_node_name") == 0)
+		return x->host;
+	if (strncmp(name, "ENV_", 4) == 0)
+		return getenv(name + 4);
+	return NULL;
+}
+
+static void
+logfile_free(struct logfile_config *lf)
+{
+	free(lf->path);
+}
+
+void
+program_config_free(struct program_config *p)
+{
+	if (p == NULL)
+		return;
+	for (size_t k = 0; k < nitems(program_keys); k++)
+		if (program_keys[k].type == KEY_STRING)
+			free(*(char **)((char *)p + program_keys[k].off));
+	if (p->procs != NULL) {
+		for (long i = 0; i < p->numprocs; i++) {
+			struct process_config *pc = &p->procs[i];
+			free(pc->name);
+			strv_free_array(pc->argv);
+			strv_free_array(pc->env);
+			free(pc->directory);
+			logfile_free(&pc->out);
+			logfile_free(&pc->err);
+		}
+		free(p->procs);
+	}
+	free(p->name);
+	free(p->file);
+	free(p);
+}
+
+void
+config_free(struct config *c)
+{
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < c->nprograms; i++)
+		program_config_free(c->programs[i]);
+	free(c->programs);
+	free(c->file);
+	free(c->control_socket);
+	free(c->control_group);
+	free(c->childlogdir);
+	free(c);
+}
+
+/* The line of key in s, or of the section header when it is not set. */
+static int
+key_line(struct section *s, const char *key)
+{
+	struct entry *e = section_get(s, key);
+
+	return e != NULL ? e->line : s->line;
+}
+
+static char *
+expand_or_error(struct config_diag *d, struct section *s, const char *key,
+    const char *value, struct expand_ctx *x)
+{
+	const char *why;
+	char *r = parse_expand(value, expand_name, x, &why);
+
+	if (r == NULL)
+		diag_error(d, s->file, key_line(s, key), "[%s] %s: %s", s->name,
+		    key, why);
+	return r;
+}
+
+/*
+ * Resolves a stdout_logfile/stderr_logfile value: NONE, AUTO (a file in
+ * childlogdir named after the process) or a path.
+ */
+static int
+logfile_resolve(struct config_diag *d, struct section *s, const char *key,
+    const char *value, struct expand_ctx *x, const char *childlogdir,
+    const char *procname, const char *stream, struct logfile_config *out)
+{
+	if (strcasecmp(value, "NONE") == 0 || value[0] == '\0') {
+		out->path = NULL;
+		return 0;
+	}
+	if (strcasecmp(value, "AUTO") == 0) {
+		if (strcmp(procname, x->p->name) == 0)
+			out->path = xasprintf("%s/%s-%s.log", childlogdir,
+			    procname, stream);
+		else
+			out->path = xasprintf("%s/%s-%s-%s.log", childlogdir,
+			    x->p->name, procname, stream);
+		return 0;
+	}
+	if (strcasecmp(value, "syslog") == 0) {
+		diag_error(d, s->file, key_line(s, key),
+		    "[%s] %s: syslog is not supported (use a path, AUTO or NONE)",
+		    s->name, key);
+		return -1;
+	}
+	out->path = expand_or_error(d, s, key, value, x);
+	return out->path == NULL ? -1 : 0;
+}
+
+/* Expands everything that may differ between the processes of p. */
+static int
+program_expand(struct config_diag *d, struct section *s,
+    struct program_config *p, const char *childlogdir)
+{
+	char *copy = xstrdup(s->file), *cmd;
+	struct expand_ctx x = { .p = p, .here = dirname(copy) };
+	const char *why;
+	int errors = 0;
+
+	gethostname(x.host, sizeof(x.host) - 1);
+	p->procs = xcalloc(p->numprocs, sizeof(*p->procs));
+	for (long i = 0; i < p->numprocs && errors == 0; i++) {
+		struct process_config *pc = &p->procs[i];
+
+		pc->num = p->numprocs_start + i;
+		snprintf(x.num, sizeof(x.num), "%ld", pc->num);
+		if ((pc->name = expand_or_error(d, s, "process_name",
+		    p->process_name, &x)) == NULL) {
+			errors++;
+			break;
+		}
+		if (pc->name[0] == '\0' || strpbrk(pc->name, ": \t\n/") != NULL) {
+			diag_error(d, s->file, key_line(s, "process_name"),
+			    "[%s] process_name: \"%s\" is not a valid name (no "
+			    "spaces, ':' or '/')", s->name, pc->name);
+			errors++;
+			break;
+		}
+		for (long j = 0; j < i; j++) {
+			if (strcmp(p->procs[j].name, pc->name) == 0) {
+				diag_error(d, s->file, key_line(s, "process_name"),
+				    "[%s] process_name: \"%s\" is used by two "
+				    "processes; include %%(process_num)d",
+				    s->name, pc->name);
+				errors++;
+				break;
+			}
+		}
+		if (errors != 0)
+			break;
+		if ((cmd = expand_or_error(d, s, "command", p->command, &x)) == NULL) {
+			errors++;
+			break;
+		}
+		if (parse_command(cmd, &pc->argv, &why) != 0) {
+			diag_error(d, s->file, key_line(s, "command"),
+			    "[%s] command: %s", s->name, why);
+			errors++;
+		}
+		free(cmd);
+		if (p->environment != NULL) {
+			char *env = expand_or_error(d, s, "environment",
+			    p->environment, &x);
+			if (env == NULL) {
+				errors++;
+				break;
+			}
+			if (parse_environment(env, &pc->env, &why) != 0) {
+				diag_error(d, s->file, key_line(s, "environment"),
+				    "[%s] environment: %s", s->name, why);
+				errors++;
+			}
+			free(env);
+		}
+		if (p->directory != NULL && (pc->directory = expand_or_error(d,
+		    s, "directory", p->directory, &x)) == NULL)
+			errors++;
+		pc->out.maxbytes = p->stdout_logfile_maxbytes;
+		pc->out.backups = p->stdout_logfile_backups;
+		pc->err.maxbytes = p->stderr_logfile_maxbytes;
+		pc->err.backups = p->stderr_logfile_backups;
+		if (logfile_resolve(d, s, "stdout_logfile", p->stdout_logfile,
+		    &x, childlogdir, pc->name, "stdout", &pc->out) != 0)
+			errors++;
+		if (!p->redirect_stderr && logfile_resolve(d, s, "stderr_logfile",
+		    p->stderr_logfile, &x, childlogdir, pc->name, "stderr",
+		    &pc->err) != 0)
+			errors++;
+	}
+	free(copy);
+	return errors == 0 ? 0 : -1;
+}
+
+static struct program_config *
+program_load(struct config_diag *d, struct section *s, const char *name,
+    const char *childlogdir)
+{
+	struct program_config *p = xcalloc(1, sizeof(*p));
+	const struct key_def *k;
+	struct entry *e;
+	const char *why;
+	int errors = 0;
+
+	p->name = xstrdup(name);
+	p->file = xstrdup(s->file);
+	p->line = s->line;
+	p->umask = -1;
+	for (size_t i = 0; i < nitems(program_keys); i++) {
+		k = &program_keys[i];
+		e = section_get(s, k->name);
+		if (e != NULL) {
+			e->used = true;
+			if (key_parse(k, e->value, p, &why) != 0) {
+				diag_error(d, s->file, e->line,
+				    "[%s] %s: \"%s\": %s", s->name, k->name,
+				    e->value, why);
+				errors++;
+			}
+		} else if (k->def != NULL && key_parse(k, k->def, p, &why) != 0)
+			fatalx("config", "default of %s: %s", k->name, why);
+	}
+	for (size_t i = 0; i < s->nentries; i++) {
+		if (!s->entries[i].used)
+			diag_warning(d, s->file, s->entries[i].line,
+			    "[%s] %s: unknown key, ignored", s->name,
+			    s->entries[i].key);
+	}
+	if (errors != 0)
+		goto bad;
+	if (p->command == NULL) {
+		diag_error(d, s->file, s->line,
+		    "[%s] command: missing (every program needs a command)",
+		    s->name);
+		goto bad;
+	}
+	if (p->numprocs > 1 && strstr(p->process_name, "%(process_num)") == NULL) {
+		diag_error(d, s->file, key_line(s, "process_name"),
+		    "[%s] process_name: numprocs is %ld but process_name \"%s\" "
+		    "does not contain %%(process_num)", s->name, p->numprocs,
+		    p->process_name);
+		goto bad;
+	}
+	if (p->user != NULL && getpwnam(p->user) == NULL) {
+		diag_error(d, s->file, key_line(s, "user"),
+		    "[%s] user: no such user \"%s\"", s->name, p->user);
+		goto bad;
+	}
+	if (program_expand(d, s, p, childlogdir) != 0)
+		goto bad;
+	return p;
+bad:
+	program_config_free(p);
+	return NULL;
+}
+
+static void
+leashd_section_load(struct config_diag *d, struct section *s, struct config *c)
+{
+	struct entry *e;
+	int level;
+
+	for (size_t i = 0; i < s->nentries; i++) {
+		e = &s->entries[i];
+		if (strcasecmp(e->key, "include") == 0)
+			continue;
+		if (strcasecmp(e->key, "control_socket") == 0) {
+			free(c->control_socket);
+			c->control_socket = xstrdup(e->value);
+		} else if (strcasecmp(e->key, "control_group") == 0) {
+			if (getgrnam(e->value) == NULL) {
+				diag_error(d, s->file, e->line,
+				    "[leashd] control_group: no such group \"%s\"",
+				    e->value);
+				continue;
+			}
+			free(c->control_group);
+			c->control_group = xstrdup(e->value);
+		} else if (strcasecmp(e->key, "loglevel") == 0) {
+			if ((level = log_parse_level(e->value)) < 0) {
+				diag_error(d, s->file, e->line,
+				    "[leashd] loglevel: \"%s\": expected error, "
+				    "warn, info or debug", e->value);
+				continue;
+			}
+			c->loglevel = level;
+		} else if (strcasecmp(e->key, "childlogdir") == 0) {
+			free(c->childlogdir);
+			c->childlogdir = xstrdup(e->value);
+		} else
+			diag_warning(d, s->file, e->line,
+			    "[leashd] %s: unknown key, ignored", e->key);
+	}
+}
+
+/* supervisord's default is the temporary directory; as root we prefer the
+ * system log directory, and systemd's LogsDirectory= when it is set. */
+static char *
+default_childlogdir(void)
+{
+	const char *d;
+
+	if ((d = getenv("LOGS_DIRECTORY")) != NULL && *d != '\0')
+		return xstrdup(d);
+	if (geteuid() == 0)
+		return xstrdup("/var/log/leash");
+	if ((d = getenv("TMPDIR")) != NULL && *d != '\0')
+		return xstrdup(d);
+	return xstrdup("/tmp");
+}
+
+static int
+program_cmp(const void *a, const void *b)
+{
+	const struct program_config *pa = *(struct program_config *const *)a;
+	const struct program_config *pb = *(struct program_config *const *)b;
+
+	if (pa->priority != pb->priority)
+		return pa->priority < pb->priority ? -1 : 1;
+	return strcmp(pa->name, pb->name);
+}
+
+static bool
+valid_program_name(const char *n)
+{
+	if (*n == '\0')
+		return false;
+	for (; *n != '\0'; n++)
+		if (isspace((unsigned char)*n) || *n == ':' || *n == '/' ||
+		    *n == '*')
+			return false;
+	return true;
+}
+
+struct config *
+config_load(const char *path, struct config_diag *diag)
+{
+	struct loader l = { .diag = diag };
+	struct config *c = xcalloc(1, sizeof(*c));
+	struct program_config *p;
+	struct section *s, *leashd = NULL;
+	const char *name;
+
+	memset(diag, 0, sizeof(*diag));
+	/* Long command lines are normal; let inih grow its line buffer. */
+	ini_use_stack = false;
+	ini_allow_realloc = true;
+	ini_max_line = 1 << 20;
+
+	c->file = xstrdup(path);
+	c->loglevel = LOG_LEVEL_INFO;
+	loader_read_file(&l, path, 0, NULL, 0);
+
+	for (size_t i = 0; i < l.nsections; i++) {
+		s = l.sections[i];
+		if (strcmp(s->name, "leashd") != 0)
+			continue;
+		if (leashd != NULL) {
+			diag_error(diag, s->file, s->line,
+			    "[leashd]: duplicate section (first at %s:%d)",
+			    leashd->file, leashd->line);
+			continue;
+		}
+		leashd = s;
+		leashd_section_load(diag, s, c);
+	}
+	c->childlogdir = c->childlogdir ? c->childlogdir : default_childlogdir();
+
+	for (size_t i = 0; i < l.nsections; i++) {
+		s = l.sections[i];
+		if (strcmp(s->name, "leashd") == 0 || strcmp(s->name, "include") == 0)
+			continue;
+		if (strncmp(s->name, "program:", 8) != 0) {
+			diag_warning(diag, s->file, s->line,
+			    "[%s]: section not used by leash, ignored", s->name);
+			continue;
+		}
+		name = s->name + 8;
+		if (!valid_program_name(name)) {
+			diag_error(diag, s->file, s->line,
+			    "[%s]: \"%s\" is not a valid program name (no spaces, "
+			    "':', '/' or '*')", s->name, name);
+			continue;
+		}
+		if ((p = (struct program_config *)config_find_program(c, name)) != NULL) {
+			diag_error(diag, s->file, s->line,
+			    "[%s]: duplicate program (first defined at %s:%d)",
+			    s->name, p->file, p->line);
+			continue;
+		}
+		if ((p = program_load(diag, s, name, c->childlogdir)) == NULL)
+			continue;
+		c->programs = xrealloc(c->programs,
+		    (c->nprograms + 1) * sizeof(*c->programs));
+		c->programs[c->nprograms++] = p;
+	}
+	qsort(c->programs, c->nprograms, sizeof(*c->programs), program_cmp);
+
+	for (size_t i = 0; i < l.nsections; i++)
+		section_free(l.sections[i]);
+	free(l.sections);
+	if (diag->nerrors > 0) {
+		config_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+const struct program_config *
+config_find_program(const struct config *c, const char *name)
+{
+	for (size_t i = 0; i < c->nprograms; i++)
+		if (c->programs[i] != NULL &&
+		    strcmp(c->programs[i]->name, name) == 0)
+			return c->programs[i];
+	return NULL;
+}
+
+/* Values that matter to a running worker, so changing any of them
+ * restarts it; values equal as written may still expand differently
+ * (%(ENV_X)s), so the expanded processes are compared too. */
+bool
+program_config_equal(const struct program_config *a,
+    const struct program_config *b)
+{
+	if (strcmp(a->name, b->name) != 0)
+		return false;
+	for (size_t i = 0; i < nitems(program_keys); i++)
+		if (!key_equal(&program_keys[i], a, b))
+			return false;
+	for (long i = 0; i < a->numprocs; i++) {
+		const struct process_config *pa = &a->procs[i], *pb = &b->procs[i];
+		if (strcmp(pa->name, pb->name) != 0 ||
+		    !strv_equal(pa->argv, pb->argv) ||
+		    !strv_equal(pa->env, pb->env) ||
+		    (pa->directory == NULL) != (pb->directory == NULL) ||
+		    (pa->directory && strcmp(pa->directory, pb->directory) != 0) ||
+		    (pa->out.path == NULL) != (pb->out.path == NULL) ||
+		    (pa->out.path && strcmp(pa->out.path, pb->out.path) != 0) ||
+		    (pa->err.path == NULL) != (pb->err.path == NULL) ||
+		    (pa->err.path && strcmp(pa->err.path, pb->err.path) != 0))
+			return false;
+	}
+	return true;
+}
+
+int
+exitcode_expected(const struct program_config *p, int code)
+{
+	if (code < 0 || code > 255)
+		return 0;
+	return (p->exitcodes[code / 64] >> (code % 64)) & 1;
+}

@@ -1,0 +1,103 @@
+/*
+ * leash's configuration: an INI file read with inih.  [leashd] holds the
+ * daemon's own settings, [program:NAME] one pool of workers each, with
+ * supervisord's key names and meanings.  Loading never has side effects:
+ * it returns a complete, validated struct config or a list of errors, so a
+ * bad reload leaves the running configuration untouched.
+ */
+#ifndef LEASH_CONFIG_H
+#define LEASH_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stddef.h>
+
+#define CONFIG_EX_CONFIG 78	/* sysexits.h EX_CONFIG */
+
+enum autorestart {
+	AUTORESTART_FALSE,
+	AUTORESTART_TRUE,
+	AUTORESTART_UNEXPECTED,
+};
+
+/* Where a worker's stdout or stderr goes. */
+struct logfile_config {
+	char *path;		/* NULL for NONE; "AUTO" resolved already */
+	uint64_t maxbytes;	/* rotate when the file would grow past this; 0: never */
+	long backups;		/* rotated files kept: path.1 ... path.N */
+};
+
+/* One process of a program, with every %(...) expanded. */
+struct process_config {
+	long num;		/* %(process_num)d */
+	char *name;		/* process_name, expanded */
+	char **argv;
+	char **env;		/* "KEY=value" from environment=, expanded */
+	char *directory;	/* NULL: leashd's own */
+	struct logfile_config out, err;
+};
+
+struct program_config {
+	char *name;
+	char *file;		/* where the [program:NAME] section starts */
+	int line;
+
+	/* As written, for display and comparison. */
+	char *command;
+	char *process_name;
+	char *environment;
+	char *directory;
+	char *stdout_logfile, *stderr_logfile;
+
+	long numprocs, numprocs_start, priority;
+	bool autostart;
+	enum autorestart autorestart;
+	uint64_t exitcodes[4];	/* bit set of expected exit codes */
+	double startsecs;
+	long startretries;
+	int stopsignal;
+	double stopwaitsecs;
+	bool stopasgroup, killasgroup;
+	char *user;		/* NULL: leashd's own */
+	int umask;		/* -1: inherit leashd's */
+	bool redirect_stderr;
+	uint64_t stdout_logfile_maxbytes, stderr_logfile_maxbytes;
+	long stdout_logfile_backups, stderr_logfile_backups;
+
+	struct process_config *procs;	/* numprocs of them */
+};
+
+struct config {
+	char *file;		/* the main file, as given */
+	char *control_socket;	/* NULL: the default path */
+	char *control_group;
+	char *childlogdir;
+	int loglevel;
+	struct program_config **programs;	/* sorted by priority, then name */
+	size_t nprograms;
+};
+
+/* Messages from a load: "file:line: [section] key: reason". */
+struct config_diag {
+	char **errors, **warnings;
+	size_t nerrors, nwarnings, cap_e, cap_w;
+};
+
+/*
+ * Reads path and everything it includes.  Returns a config when there was
+ * no error (warnings may still be present), else NULL.  diag is filled in
+ * either way; free it with config_diag_free.
+ */
+struct config *config_load(const char *path, struct config_diag *diag);
+void config_free(struct config *);
+void program_config_free(struct program_config *);
+void config_diag_free(struct config_diag *);
+
+const struct program_config *config_find_program(const struct config *,
+    const char *name);
+/* True when a running program need not be restarted to move from a to b. */
+bool program_config_equal(const struct program_config *a,
+    const struct program_config *b);
+int exitcode_expected(const struct program_config *, int code);
+
+#endif

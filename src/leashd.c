@@ -1,0 +1,522 @@
+/*
+ * leashd: the daemon's set-up, its signals, reload and shutdown.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "leashd.h"
+#include "log.h"
+#include "proc.h"
+#include "program.h"
+#include "util.h"
+
+#define DEFAULT_CONFIG "/etc/leash/leash.ini"
+#define EXIT_SWEEP_SECONDS 5.0
+
+static bool dirty;
+
+void
+leashd_worker_changed(struct leashd *d, struct worker *w)
+{
+	(void)d;
+	(void)w;
+	dirty = true;
+}
+
+static void
+stray_schedule(struct leashd *d)
+{
+	ev_tstamp next = 0;
+
+	ev_timer_stop(d->loop, &d->stray_timer);
+	for (size_t i = 0; i < d->nstrays; i++)
+		if (next == 0 || d->strays[i].kill_at < next)
+			next = d->strays[i].kill_at;
+	if (next == 0)
+		return;
+	next -= ev_now(d->loop);
+	ev_timer_set(&d->stray_timer, next > 0 ? next : 0., 0.);
+	ev_timer_start(d->loop, &d->stray_timer);
+}
+
+static void
+stray_remove(struct leashd *d, size_t i)
+{
+	d->strays[i] = d->strays[--d->nstrays];
+	dirty = true;
+}
+
+void
+leashd_add_strays(struct leashd *d, const pid_t *pids, size_t n, int sig,
+    double wait)
+{
+	for (size_t i = 0; i < n; i++) {
+		bool known = false;
+		for (size_t j = 0; j < d->nstrays; j++)
+			known |= d->strays[j].pid == pids[i];
+		if (known)
+			continue;
+		log_info("leashd", "pid %d was left behind by its worker: "
+		    "signalling it", (int)pids[i]);
+		kill(pids[i], sig);
+		d->strays = xrealloc(d->strays,
+		    (d->nstrays + 1) * sizeof(*d->strays));
+		d->strays[d->nstrays].pid = pids[i];
+		d->strays[d->nstrays].kill_at = ev_now(d->loop) + wait;
+		d->nstrays++;
+	}
+	stray_schedule(d);
+}
+
+static void
+stray_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct leashd *d = container_of(t, struct leashd, stray_timer);
+
+	(void)revents;
+	for (size_t i = 0; i < d->nstrays;) {
+		if (d->strays[i].kill_at <= ev_now(loop)) {
+			log_warnx("leashd", "pid %d left behind by a worker is "
+			    "still alive: SIGKILL", (int)d->strays[i].pid);
+			kill(d->strays[i].pid, SIGKILL);
+			stray_remove(d, i);
+		} else
+			i++;
+	}
+	stray_schedule(d);
+}
+
+/* Every child leashd reaps, workers and adopted orphans alike. */
+static void
+any_child_cb(struct ev_loop *loop, ev_child *c, int revents)
+{
+	struct leashd *d = container_of(c, struct leashd, any_child);
+
+	(void)loop;
+	(void)revents;
+	for (size_t i = 0; i < d->nstrays; i++) {
+		if (d->strays[i].pid == c->rpid) {
+			stray_remove(d, i);
+			stray_schedule(d);
+			break;
+		}
+	}
+	log_debug("leashd", "reaped pid %d", (int)c->rpid);
+}
+
+static void
+print_diag(const struct config_diag *diag, bool running)
+{
+	for (size_t i = 0; i < diag->nwarnings; i++) {
+		if (running)
+			log_warnx("config", "%s", diag->warnings[i]);
+		else
+			fprintf(stderr, "leashd: warning: %s\n", diag->warnings[i]);
+	}
+	for (size_t i = 0; i < diag->nerrors; i++) {
+		if (running)
+			log_warnx("config", "error: %s", diag->errors[i]);
+		else
+			fprintf(stderr, "leashd: error: %s\n", diag->errors[i]);
+	}
+}
+
+static int
+program_order(const void *a, const void *b)
+{
+	const struct program *pa = *(struct program *const *)a;
+	const struct program *pb = *(struct program *const *)b;
+
+	if (pa->cfg->priority != pb->cfg->priority)
+		return pa->cfg->priority < pb->cfg->priority ? -1 : 1;
+	return strcmp(pa->cfg->name, pb->cfg->name);
+}
+
+static struct program *
+leashd_find_program(struct leashd *d, const char *name)
+{
+	for (size_t i = 0; i < d->nprograms; i++)
+		if (strcmp(d->programs[i]->cfg->name, name) == 0)
+			return d->programs[i];
+	return NULL;
+}
+
+static void
+leashd_add_program(struct leashd *d, struct program_config *pc)
+{
+	d->programs = xrealloc(d->programs,
+	    (d->nprograms + 1) * sizeof(*d->programs));
+	d->programs[d->nprograms++] = program_new(d, pc);
+	qsort(d->programs, d->nprograms, sizeof(*d->programs), program_order);
+}
+
+static void
+leashd_ensure_logdir(struct config *c)
+{
+	if (mkdir(c->childlogdir, 0755) != 0 && errno != EEXIST)
+		log_warn("leashd", "cannot create childlogdir %s", c->childlogdir);
+}
+
+/*
+ * SIGHUP: read the file again and apply only the difference.  Programs are
+ * moved out of the new config into the running set, so each program owns
+ * its program_config; what stays in the new config is freed with it.
+ */
+static void
+leashd_reload(struct leashd *d)
+{
+	struct config_diag diag;
+	struct config *c;
+	struct program *p;
+	struct program_config *pc;
+	int added = 0, changed = 0, removed = 0;
+
+	log_info("leashd", "reloading %s", d->config_path);
+	c = config_load(d->config_path, &diag);
+	print_diag(&diag, true);
+	config_diag_free(&diag);
+	if (c == NULL) {
+		log_warnx("leashd", "reload rejected: the running configuration "
+		    "stays in force");
+		return;
+	}
+	log_setlevel(c->loglevel);
+	leashd_ensure_logdir(c);
+
+	for (size_t i = 0; i < d->nprograms; i++) {
+		p = d->programs[i];
+		if (config_find_program(c, p->cfg->name) == NULL && !p->removing) {
+			log_info("leashd", "%s: removed from the configuration",
+			    p->cfg->name);
+			p->removing = true;
+			program_config_free(p->next_cfg);
+			p->next_cfg = NULL;
+			program_stop(p);
+			removed++;
+		}
+	}
+	for (size_t i = 0; i < c->nprograms; i++) {
+		pc = c->programs[i];
+		if ((p = leashd_find_program(d, pc->name)) == NULL) {
+			log_info("leashd", "%s: added", pc->name);
+			c->programs[i] = NULL;
+			leashd_add_program(d, pc);
+			p = leashd_find_program(d, pc->name);
+			if (pc->autostart)
+				program_start(p);
+			added++;
+			continue;
+		}
+		if (!p->removing && p->next_cfg == NULL &&
+		    program_config_equal(p->cfg, pc))
+			continue;
+		if (p->next_cfg != NULL && program_config_equal(p->next_cfg, pc))
+			continue;
+		log_info("leashd", "%s: changed, restarting it", pc->name);
+		c->programs[i] = NULL;
+		program_config_free(p->next_cfg);
+		p->next_cfg = pc;
+		p->removing = false;
+		program_stop(p);
+		changed++;
+	}
+	if (c->control_socket != NULL && d->cfg->control_socket != NULL &&
+	    strcmp(c->control_socket, d->cfg->control_socket) != 0)
+		log_warnx("leashd", "control_socket changed: takes effect at "
+		    "the next start of leashd");
+	config_free(d->cfg);
+	d->cfg = c;
+	log_info("leashd", "reloaded: %d added, %d changed, %d removed", added,
+	    changed, removed);
+	dirty = true;
+}
+
+/* Kills and reaps whatever descends from leashd, so nothing outlives it. */
+static void
+leashd_sweep(struct leashd *d)
+{
+	struct proc_table t = { 0 };
+	struct timespec ts = { 0, 20 * 1000 * 1000 };
+	ev_tstamp until = ev_time() + EXIT_SWEEP_SECONDS;
+	size_t killed;
+
+	do {
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		proc_scan(&t);
+		killed = 0;
+		for (size_t i = 0; i < t.n; i++) {
+			if (t.p[i].ppid == d->self) {
+				kill(t.p[i].pid, SIGKILL);
+				killed++;
+			}
+		}
+		if (killed > 0) {
+			log_warnx("leashd", "killing %zu leftover processes", killed);
+			nanosleep(&ts, NULL);
+		}
+	} while (killed > 0 && ev_time() < until);
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+	proc_table_free(&t);
+}
+
+/* Shutdown stops programs in reverse priority, one priority at a time. */
+static void
+leashd_shutdown_step(struct leashd *d)
+{
+	bool found = false;
+	long top = 0;
+
+	for (size_t i = 0; i < d->nprograms; i++) {
+		struct program *p = d->programs[i];
+		if (program_is_down(p))
+			continue;
+		if (!found || p->cfg->priority > top)
+			top = p->cfg->priority;
+		found = true;
+	}
+	if (found) {
+		for (size_t i = 0; i < d->nprograms; i++)
+			if (d->programs[i]->cfg->priority == top)
+				program_stop(d->programs[i]);
+		return;
+	}
+	if (d->nstrays > 0)
+		return;
+	leashd_sweep(d);
+	log_info("leashd", "all workers stopped, exiting");
+	ev_break(d->loop, EVBREAK_ALL);
+}
+
+/* Acts on what handlers recorded, before the loop blocks again. */
+static void
+leashd_reconcile(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	struct leashd *d = container_of(w, struct leashd, prepare);
+	struct program *p, *np;
+
+	(void)loop;
+	(void)revents;
+	if (d->reopen_requested) {
+		d->reopen_requested = false;
+		log_info("leashd", "reopening log files");
+		for (size_t i = 0; i < d->nprograms; i++) {
+			p = d->programs[i];
+			for (size_t j = 0; j < p->nworkers; j++) {
+				output_reopen(&p->workers[j].out);
+				output_reopen(&p->workers[j].err);
+			}
+		}
+	}
+	if (d->reload_requested && !d->shutting_down) {
+		d->reload_requested = false;
+		leashd_reload(d);
+	}
+	if (!dirty)
+		return;
+	dirty = false;
+	for (size_t i = 0; i < d->nprograms; i++) {
+		p = d->programs[i];
+		if (!(p->removing || p->next_cfg != NULL) || !program_is_down(p))
+			continue;
+		if (p->removing) {
+			program_config_free(p->cfg);
+			program_free(p);
+			d->programs[i] = d->programs[--d->nprograms];
+		} else {
+			np = program_new(d, p->next_cfg);
+			for (size_t j = 0; j < p->nworkers && j < np->nworkers; j++)
+				memcpy(np->workers[j].restarts,
+				    p->workers[j].restarts,
+				    sizeof(np->workers[j].restarts));
+			program_config_free(p->cfg);
+			program_free(p);
+			d->programs[i] = np;
+			if (np->cfg->autostart && !d->shutting_down)
+				for (size_t j = 0; j < np->nworkers; j++)
+					worker_start(&np->workers[j],
+					    REASON_RELOAD);
+		}
+		i = (size_t)-1;	/* the array changed: start over */
+		qsort(d->programs, d->nprograms, sizeof(*d->programs),
+		    program_order);
+	}
+	if (d->shutting_down)
+		leashd_shutdown_step(d);
+}
+
+static void
+signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct leashd *d = w->data;
+
+	(void)loop;
+	(void)revents;
+	switch (w->signum) {
+	case SIGTERM:
+	case SIGINT:
+		if (d->shutting_down) {
+			log_info("leashd", "already shutting down");
+			break;
+		}
+		log_info("leashd", "received SIG%s: stopping all workers",
+		    w->signum == SIGTERM ? "TERM" : "INT");
+		d->shutting_down = true;
+		for (size_t i = 0; i < d->nprograms; i++)
+			for (size_t j = 0; j < d->programs[i]->nworkers; j++)
+				d->programs[i]->workers[j].want = WANT_DOWN;
+		break;
+	case SIGHUP:
+		d->reload_requested = true;
+		break;
+	case SIGUSR2:
+		d->reopen_requested = true;
+		break;
+	}
+	dirty = true;
+}
+
+/* Workers inherit 0, 1 and 2: make sure they are open, if only on null. */
+static void
+ensure_stdio(void)
+{
+	int fd;
+
+	while ((fd = open("/dev/null", O_RDWR)) >= 0 && fd <= 2)
+		;
+	if (fd > 2)
+		close(fd);
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: leashd [-c FILE] [-t] [-v]\n"
+	    "  -c FILE    configuration file (default " DEFAULT_CONFIG ")\n"
+	    "  -t         check the configuration and exit (0 ok, 78 bad)\n"
+	    "  -v         print the version and exit\n");
+}
+
+static void
+signal_watch(struct leashd *d, ev_signal *w, int sig)
+{
+	ev_signal_init(w, signal_cb, sig);
+	w->data = d;
+	ev_signal_start(d->loop, w);
+}
+
+int
+leashd_main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "configuration", required_argument, NULL, 'c' },
+		{ "test", no_argument, NULL, 't' },
+		{ "version", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct leashd d = { 0 };
+	struct config_diag diag;
+	bool test = false;
+	int ch;
+
+	d.config_path = DEFAULT_CONFIG;
+	while ((ch = getopt_long(argc, argv, "c:tvhn", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			d.config_path = optarg;
+			break;
+		case 't':
+			test = true;
+			break;
+		case 'v':
+			printf("leashd %s\n", PACKAGE_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'n':
+			break;	/* supervisord's -n: leashd is always in front */
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+
+	ensure_stdio();
+	d.cfg = config_load(d.config_path, &diag);
+	print_diag(&diag, false);
+	config_diag_free(&diag);
+	if (d.cfg == NULL) {
+		fprintf(stderr, "leashd: %s: configuration has errors, nothing "
+		    "started\n", d.config_path);
+		return CONFIG_EX_CONFIG;
+	}
+	if (test) {
+		printf("leashd: %s: configuration ok (%zu programs)\n",
+		    d.config_path, d.cfg->nprograms);
+		config_free(d.cfg);
+		return 0;
+	}
+	log_setlevel(d.cfg->loglevel);
+
+	d.self = getpid();
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
+		log_warn("leashd", "cannot become a child subreaper; orphans of "
+		    "workers will not be reaped by leashd");
+	signal(SIGPIPE, SIG_IGN);
+	d.loop = ev_default_loop(EVFLAG_AUTO);
+	if (d.loop == NULL)
+		fatalx("leashd", "cannot initialise libev");
+	signal_watch(&d, &d.sigterm, SIGTERM);
+	signal_watch(&d, &d.sigint, SIGINT);
+	signal_watch(&d, &d.sighup, SIGHUP);
+	signal_watch(&d, &d.sigusr2, SIGUSR2);
+	ev_child_init(&d.any_child, any_child_cb, 0, 0);
+	ev_child_start(d.loop, &d.any_child);
+	ev_timer_init(&d.stray_timer, stray_timer_cb, 0., 0.);
+	ev_prepare_init(&d.prepare, leashd_reconcile);
+	ev_prepare_start(d.loop, &d.prepare);
+
+	leashd_ensure_logdir(d.cfg);
+	log_info("leashd", "leashd %s started (pid %d, %s, %zu programs)",
+	    PACKAGE_VERSION, (int)d.self, d.config_path, d.cfg->nprograms);
+	for (size_t i = 0; i < d.cfg->nprograms; i++) {
+		leashd_add_program(&d, d.cfg->programs[i]);
+		d.cfg->programs[i] = NULL;
+	}
+	d.cfg->nprograms = 0;
+	for (size_t i = 0; i < d.nprograms; i++)
+		if (d.programs[i]->cfg->autostart)
+			program_start(d.programs[i]);
+
+	ev_run(d.loop, 0);
+
+	for (size_t i = 0; i < d.nprograms; i++) {
+		program_config_free(d.programs[i]->cfg);
+		program_config_free(d.programs[i]->next_cfg);
+		program_free(d.programs[i]);
+	}
+	free(d.programs);
+	free(d.strays);
+	config_free(d.cfg);
+	ev_loop_destroy(d.loop);
+	return d.exit_code;
+}

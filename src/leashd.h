@@ -1,0 +1,55 @@
+/*
+ * The daemon: one event loop, the running configuration and its programs.
+ * Signal handlers and child callbacks only record what happened; the loop's
+ * prepare watcher (leashd_reconcile) acts on it, so programs are never
+ * freed under a callback that is still using them.
+ */
+#ifndef LEASH_LEASHD_H
+#define LEASH_LEASHD_H
+
+#include <ev.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "program.h"
+
+/* A process left behind by a worker that exited on its own. */
+struct stray {
+	pid_t pid;
+	ev_tstamp kill_at;
+};
+
+struct leashd {
+	struct ev_loop *loop;
+	char *config_path;
+	struct config *cfg;
+	struct program **programs;
+	size_t nprograms;
+
+	pid_t self;
+	unsigned long spawns;		/* for worker tokens */
+	bool shutting_down;
+	long stop_priority;		/* shutdown: stage being stopped */
+	bool reload_requested;
+	bool reopen_requested;
+	int exit_code;
+
+	struct stray *strays;
+	size_t nstrays;
+	ev_timer stray_timer;
+
+	ev_signal sigterm, sigint, sighup, sigusr2;
+	ev_child any_child;
+	ev_prepare prepare;
+};
+
+int leashd_main(int argc, char **argv);
+
+/* Called by a worker whenever its state changes. */
+void leashd_worker_changed(struct leashd *, struct worker *);
+/* Adopts pids left behind by a worker: stopsignal now, SIGKILL later. */
+void leashd_add_strays(struct leashd *, const pid_t *, size_t, int sig,
+    double wait);
+
+#endif

@@ -1,0 +1,179 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "output.h"
+#include "util.h"
+
+int
+logfile_open(struct logfile *lf)
+{
+	struct stat st;
+
+	if (lf->path == NULL || lf->fd >= 0)
+		return 0;
+	lf->fd = open(lf->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (lf->fd < 0) {
+		log_warn("output", "cannot open log file %s", lf->path);
+		return -1;
+	}
+	lf->size = fstat(lf->fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+	return 0;
+}
+
+void
+logfile_close(struct logfile *lf)
+{
+	if (lf->fd >= 0)
+		close(lf->fd);
+	lf->fd = -1;
+}
+
+/* path.N-1 -> path.N ... path -> path.1, as supervisord and logrotate do. */
+static void
+logfile_rotate(struct logfile *lf)
+{
+	char *from, *to;
+
+	logfile_close(lf);
+	if (lf->backups <= 0) {
+		if (truncate(lf->path, 0) != 0 && errno != ENOENT)
+			log_warn("output", "cannot truncate %s", lf->path);
+	} else {
+		for (long i = lf->backups - 1; i >= 1; i--) {
+			from = xasprintf("%s.%ld", lf->path, i);
+			to = xasprintf("%s.%ld", lf->path, i + 1);
+			if (rename(from, to) != 0 && errno != ENOENT)
+				log_warn("output", "cannot rename %s", from);
+			free(from);
+			free(to);
+		}
+		to = xasprintf("%s.1", lf->path);
+		if (rename(lf->path, to) != 0 && errno != ENOENT)
+			log_warn("output", "cannot rename %s", lf->path);
+		free(to);
+	}
+	logfile_open(lf);
+}
+
+void
+logfile_write(struct logfile *lf, const char *buf, size_t n)
+{
+	ssize_t w;
+
+	if (lf->path == NULL)
+		return;
+	if (lf->fd < 0 && logfile_open(lf) != 0)
+		return;
+	if (lf->maxbytes > 0 && lf->size > 0 && lf->size + n > lf->maxbytes)
+		logfile_rotate(lf);
+	if (lf->fd < 0)
+		return;
+	while (n > 0) {
+		w = write(lf->fd, buf, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			log_warn("output", "write to %s", lf->path);
+			return;
+		}
+		lf->size += w;
+		buf += w;
+		n -= w;
+	}
+}
+
+void
+output_init(struct output *o, const char *owner, const char *path,
+    uint64_t maxbytes, long backups)
+{
+	memset(o, 0, sizeof(*o));
+	o->owner = owner;
+	o->fd = -1;
+	o->log.fd = -1;
+	o->log.path = path ? xstrdup(path) : NULL;
+	o->log.maxbytes = maxbytes;
+	o->log.backups = backups;
+}
+
+/* Returns 0 at EOF or on error, 1 when the pipe may have more later. */
+static int
+output_drain(struct output *o)
+{
+	char buf[65536];
+	ssize_t n;
+
+	for (int rounds = 0; rounds < 16; rounds++) {
+		n = read(o->fd, buf, sizeof(buf));
+		if (n > 0) {
+			logfile_write(&o->log, buf, n);
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return 1;
+		return 0;
+	}
+	return 1;	/* let other watchers run; we are called again */
+}
+
+static void
+output_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct output *o = container_of(io, struct output, io);
+
+	(void)revents;
+	if (output_drain(o) == 0) {
+		ev_io_stop(loop, io);
+		close(o->fd);
+		o->fd = -1;
+	}
+}
+
+void
+output_attach(struct output *o, int fd)
+{
+	output_detach(o);
+	o->fd = fd;
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	ev_io_init(&o->io, output_cb, fd, EV_READ);
+	ev_io_start(EV_DEFAULT, &o->io);
+}
+
+/*
+ * The worker is gone, but a process it left behind may still hold the
+ * pipe; what is in it now is kept, later output of strays is dropped.
+ */
+void
+output_detach(struct output *o)
+{
+	if (o->fd < 0)
+		return;
+	output_drain(o);
+	ev_io_stop(EV_DEFAULT, &o->io);
+	close(o->fd);
+	o->fd = -1;
+}
+
+void
+output_free(struct output *o)
+{
+	output_detach(o);
+	logfile_close(&o->log);
+	free(o->log.path);
+	o->log.path = NULL;
+}
+
+void
+output_reopen(struct output *o)
+{
+	logfile_close(&o->log);
+	if (o->log.path != NULL)
+		logfile_open(&o->log);
+}

@@ -1,0 +1,188 @@
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "proc.h"
+#include "util.h"
+
+#define TOKEN_KEY "LEASH_WORKER_TOKEN"
+
+/* Reads ppid and pgid from /proc/PID/stat; the command name may contain
+ * spaces and parentheses, so fields are counted from the last ')'. */
+static int
+proc_read_stat(pid_t pid, struct proc_entry *e)
+{
+	char path[64], buf[1024], *p;
+	int fd;
+	ssize_t n;
+	char state;
+	int ppid, pgid;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	if ((p = strrchr(buf, ')')) == NULL)
+		return -1;
+	if (sscanf(p + 1, " %c %d %d", &state, &ppid, &pgid) != 3)
+		return -1;
+	if (state == 'Z')
+		return -1;	/* a zombie is already dead; its parent reaps it */
+	e->pid = pid;
+	e->ppid = ppid;
+	e->pgid = pgid;
+	return 0;
+}
+
+int
+proc_scan(struct proc_table *t)
+{
+	struct dirent *de;
+	struct proc_entry e;
+	DIR *dir;
+	char *end;
+	long pid;
+
+	t->n = 0;
+	if ((dir = opendir("/proc")) == NULL)
+		return -1;
+	while ((de = readdir(dir)) != NULL) {
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		pid = strtol(de->d_name, &end, 10);
+		if (*end != '\0' || proc_read_stat((pid_t)pid, &e) != 0)
+			continue;	/* gone meanwhile: not an error */
+		if (t->n == t->cap) {
+			t->cap = t->cap ? t->cap * 2 : 256;
+			t->p = xrealloc(t->p, t->cap * sizeof(*t->p));
+		}
+		t->p[t->n++] = e;
+	}
+	closedir(dir);
+	return 0;
+}
+
+void
+proc_table_free(struct proc_table *t)
+{
+	free(t->p);
+	memset(t, 0, sizeof(*t));
+}
+
+bool
+proc_environ_has(pid_t pid, const char *key, const char *value)
+{
+	char path[64], *buf = NULL, *p, *want;
+	size_t len = 0, cap = 0, wlen;
+	ssize_t n;
+	bool found = false;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return false;
+	for (;;) {
+		if (cap - len < 4096) {
+			cap = cap ? cap * 2 : 8192;
+			buf = xrealloc(buf, cap + 1);
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n <= 0)
+			break;
+		len += n;
+	}
+	close(fd);
+	if (buf == NULL)
+		return false;
+	buf[len] = '\0';
+	want = xasprintf("%s=%s", key, value);
+	wlen = strlen(want);
+	for (p = buf; p < buf + len; p += strlen(p) + 1) {
+		if (strlen(p) == wlen && memcmp(p, want, wlen) == 0) {
+			found = true;
+			break;
+		}
+	}
+	free(want);
+	free(buf);
+	return found;
+}
+
+static bool
+pid_in(const pid_t *v, size_t n, pid_t pid)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == pid)
+			return true;
+	return false;
+}
+
+/* Whether e's chain of parents reaches self: only leashd's own
+ * descendants can belong to a worker, whatever their pid or group. */
+static bool
+descends_from(const struct proc_table *t, const struct proc_entry *e,
+    pid_t self)
+{
+	for (size_t depth = 0; depth < t->n && e != NULL; depth++) {
+		if (e->ppid == self)
+			return true;
+		const struct proc_entry *up = NULL;
+		for (size_t i = 0; i < t->n; i++)
+			if (t->p[i].pid == e->ppid)
+				up = &t->p[i];
+		e = up;
+	}
+	return false;
+}
+
+size_t
+proc_tree(const struct proc_table *t, pid_t self, pid_t root,
+    const char *token, pid_t **out)
+{
+	pid_t *v = xcalloc(t->n + 1, sizeof(*v));
+	size_t n = 0, before;
+
+	for (size_t i = 0; i < t->n; i++) {
+		const struct proc_entry *e = &t->p[i];
+		if (e->pid == self)
+			continue;
+		if ((root > 0 && (e->pid == root || e->pgid == root) &&
+		    descends_from(t, e, self)) ||
+		    (e->ppid == self && token != NULL &&
+		    proc_environ_has(e->pid, TOKEN_KEY, token)))
+			v[n++] = e->pid;
+	}
+	/* Close over descendants until nothing new is found. */
+	do {
+		before = n;
+		for (size_t i = 0; i < t->n; i++) {
+			const struct proc_entry *e = &t->p[i];
+			if (e->pid != self && pid_in(v, n, e->ppid) &&
+			    !pid_in(v, n, e->pid))
+				v[n++] = e->pid;
+		}
+	} while (n != before);
+	*out = v;
+	return n;
+}
+
+size_t
+proc_kill_all(const pid_t *v, size_t n, int sig)
+{
+	size_t done = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (kill(v[i], sig) == 0)
+			done++;
+	return done;
+}

@@ -1,0 +1,36 @@
+/*
+ * The process table from /proc, to find every process of a worker's tree:
+ * its process group, its descendants, and orphans that were re-parented to
+ * leashd (a child subreaper) but still carry the worker's token in their
+ * environment (double-forked and setsid() daemons).
+ */
+#ifndef LEASH_PROC_H
+#define LEASH_PROC_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct proc_entry {
+	pid_t pid, ppid, pgid;
+};
+
+struct proc_table {
+	struct proc_entry *p;
+	size_t n, cap;
+};
+
+int proc_scan(struct proc_table *);
+void proc_table_free(struct proc_table *);
+/* True when /proc/PID/environ contains the exact string "key=value". */
+bool proc_environ_has(pid_t, const char *key, const char *value);
+/*
+ * The pids of one worker's tree: root (if alive), its process group, the
+ * children of self whose environment holds token, and all descendants of
+ * those.  Returns the number found; *out is allocated.
+ */
+size_t proc_tree(const struct proc_table *, pid_t self, pid_t root,
+    const char *token, pid_t **out);
+/* Sends sig to every pid of the list; returns how many got it. */
+size_t proc_kill_all(const pid_t *, size_t, int sig);
+
+#endif

@@ -1,0 +1,140 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "spawn.h"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+enum spawn_stage {
+	STAGE_SETSID,
+	STAGE_STDIO,
+	STAGE_UMASK,
+	STAGE_CHDIR,
+	STAGE_GROUPS,
+	STAGE_SETGID,
+	STAGE_SETUID,
+	STAGE_EXEC,
+};
+
+static const char *const stage_names[] = {
+	[STAGE_SETSID] = "setsid",
+	[STAGE_STDIO] = "cannot set up stdin/stdout/stderr",
+	[STAGE_UMASK] = "umask",
+	[STAGE_CHDIR] = "cannot change directory",
+	[STAGE_GROUPS] = "cannot set supplementary groups",
+	[STAGE_SETGID] = "cannot set group id",
+	[STAGE_SETUID] = "cannot set user id",
+	[STAGE_EXEC] = "cannot execute",
+};
+
+struct spawn_failure {
+	int stage;
+	int err;
+};
+
+static void __attribute__((noreturn))
+child_fail(int fd, enum spawn_stage stage)
+{
+	struct spawn_failure f = { stage, errno };
+
+	(void)!write(fd, &f, sizeof(f));
+	_exit(127);
+}
+
+/* Runs in the child; never returns. */
+static void __attribute__((noreturn))
+child(const struct spawn_request *r, int errfd)
+{
+	struct sigaction sa;
+	sigset_t all;
+	int null;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	for (int sig = 1; sig < NSIG; sig++)
+		sigaction(sig, &sa, NULL);
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+
+	if (setsid() < 0)
+		child_fail(errfd, STAGE_SETSID);
+	if ((null = open("/dev/null", O_RDWR)) < 0 ||
+	    dup2(null, 0) < 0 ||
+	    dup2(r->stdout_fd >= 0 ? r->stdout_fd : null, 1) < 0 ||
+	    dup2(r->stderr_fd >= 0 ? r->stderr_fd : null, 2) < 0)
+		child_fail(errfd, STAGE_STDIO);
+	if (r->umask >= 0)
+		umask((mode_t)r->umask);
+	if (r->directory != NULL && chdir(r->directory) != 0)
+		child_fail(errfd, STAGE_CHDIR);
+	if (r->user != NULL) {
+		if (initgroups(r->user, r->gid) != 0)
+			child_fail(errfd, STAGE_GROUPS);
+		if (setgid(r->gid) != 0)
+			child_fail(errfd, STAGE_SETGID);
+		if (setuid(r->uid) != 0)
+			child_fail(errfd, STAGE_SETUID);
+	}
+	/* Everything above 2 but the error pipe (already close-on-exec). */
+	if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+		for (int fd = 3; fd < 65536; fd++)
+			if (fd != errfd)
+				close(fd);
+	}
+	execvpe(r->argv[0], r->argv, r->envp);
+	child_fail(errfd, STAGE_EXEC);
+}
+
+pid_t
+spawn(const struct spawn_request *r, char *err, size_t errlen)
+{
+	struct spawn_failure f;
+	int pfd[2], status;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(pfd, O_CLOEXEC) != 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	if ((pid = fork()) < 0) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		close(pfd[0]);
+		close(pfd[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(pfd[0]);
+		child(r, pfd[1]);
+	}
+	close(pfd[1]);
+	/* EOF means exec succeeded (the pipe closed on exec). */
+	do
+		n = read(pfd[0], &f, sizeof(f));
+	while (n < 0 && errno == EINTR);
+	close(pfd[0]);
+	if (n != (ssize_t)sizeof(f))
+		return pid;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (f.stage == STAGE_EXEC)
+		snprintf(err, errlen, "%s %s: %s", stage_names[f.stage],
+		    r->argv[0], strerror(f.err));
+	else if (f.stage == STAGE_CHDIR)
+		snprintf(err, errlen, "%s to %s: %s", stage_names[f.stage],
+		    r->directory, strerror(f.err));
+	else
+		snprintf(err, errlen, "%s: %s", stage_names[f.stage],
+		    strerror(f.err));
+	return -1;
+}

@@ -1,0 +1,32 @@
+/*
+ * fork and exec of one worker, with the child set up the way a daemon's
+ * children must be: own session and process group, signal mask and
+ * dispositions reset (ev.pod: otherwise a race), no inherited fds, umask,
+ * directory, credentials.  A failure in the child before exec is reported
+ * back through a close-on-exec pipe as the spawn error, never as a crash.
+ */
+#ifndef LEASH_SPAWN_H
+#define LEASH_SPAWN_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct spawn_request {
+	char *const *argv;
+	char *const *envp;
+	const char *directory;	/* NULL: leave as is */
+	int umask;		/* -1: leave as is */
+	const char *user;	/* NULL: do not change credentials */
+	uid_t uid;
+	gid_t gid;
+	int stdout_fd;		/* child's ends; -1 for /dev/null */
+	int stderr_fd;
+};
+
+/*
+ * Returns the child's pid once it has exec'd.  On failure returns -1 with
+ * a message in err (the failed child, if any, has been reaped).
+ */
+pid_t spawn(const struct spawn_request *, char *err, size_t errlen);
+
+#endif

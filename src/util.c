@@ -1,0 +1,117 @@
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "util.h"
+
+void *
+xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (p == NULL)
+		fatal("util", "malloc %zu", n);
+	return p;
+}
+
+void *
+xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (p == NULL)
+		fatal("util", "calloc %zu*%zu", n, size);
+	return p;
+}
+
+void *
+xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (p == NULL)
+		fatal("util", "realloc %zu", n);
+	return p;
+}
+
+char *
+xstrdup(const char *s)
+{
+	char *p = strdup(s);
+
+	if (p == NULL)
+		fatal("util", "strdup");
+	return p;
+}
+
+char *
+xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *p;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&p, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		fatal("util", "asprintf");
+	return p;
+}
+
+void
+strv_push(struct strv *s, char *owned)
+{
+	if (s->n + 2 > s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 8;
+		s->v = xrealloc(s->v, s->cap * sizeof(*s->v));
+	}
+	s->v[s->n++] = owned;
+	s->v[s->n] = NULL;
+}
+
+void
+strv_free(struct strv *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+	s->v = NULL;
+	s->n = s->cap = 0;
+}
+
+bool
+strv_equal(char *const *a, char *const *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	for (; *a != NULL && *b != NULL; a++, b++)
+		if (strcmp(*a, *b) != 0)
+			return false;
+	return *a == NULL && *b == NULL;
+}
+
+char **
+strv_dup(char *const *a)
+{
+	struct strv s = { 0 };
+
+	if (a == NULL)
+		return NULL;
+	for (; *a != NULL; a++)
+		strv_push(&s, xstrdup(*a));
+	if (s.v == NULL)
+		s.v = xcalloc(1, sizeof(char *));
+	return s.v;
+}
+
+void
+strv_free_array(char **a)
+{
+	if (a == NULL)
+		return;
+	for (char **p = a; *p != NULL; p++)
+		free(*p);
+	free(a);
+}

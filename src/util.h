@@ -1,0 +1,30 @@
+/* Allocation that cannot fail (leashd cannot do anything useful without
+ * memory) and NULL-terminated string vectors. */
+#ifndef LEASH_UTIL_H
+#define LEASH_UTIL_H
+
+#include <stddef.h>
+#include <stdbool.h>
+
+#define nitems(a) (sizeof(a) / sizeof((a)[0]))
+#define container_of(p, type, member) \
+	((type *)(void *)((char *)(p) - offsetof(type, member)))
+
+void *xmalloc(size_t);
+void *xcalloc(size_t, size_t);
+void *xrealloc(void *, size_t);
+char *xstrdup(const char *);
+char *xasprintf(const char *, ...) __attribute__((format(printf, 1, 2)));
+
+/* A growable NULL-terminated vector of owned strings. */
+struct strv {
+	char **v;
+	size_t n, cap;
+};
+void strv_push(struct strv *, char *owned);
+void strv_free(struct strv *);
+bool strv_equal(char *const *, char *const *);
+char **strv_dup(char *const *);
+void strv_free_array(char **);
+
+#endif
