@@ -888,3 +888,22 @@ exitcode_expected(const struct program_config *p, int code)
 		return 0;
 	return (p->exitcodes[code / 64] >> (code % 64)) & 1;
 }
+
+char *
+config_control_socket(const struct config *c)
+{
+	const char *d;
+	size_t len;
+
+	if (c != NULL && c->control_socket != NULL)
+		return xstrdup(c->control_socket);
+	if ((d = getenv("RUNTIME_DIRECTORY")) != NULL && *d != '\0') {
+		len = strcspn(d, ":");	/* systemd lists several with ':' */
+		return xasprintf("%.*s/leash.sock", (int)len, d);
+	}
+	if (geteuid() == 0)
+		return xstrdup("/run/leash/leash.sock");
+	if ((d = getenv("XDG_RUNTIME_DIR")) != NULL && *d != '\0')
+		return xasprintf("%s/leash/leash.sock", d);
+	return xasprintf("/tmp/leash-%u/leash.sock", (unsigned)geteuid());
+}

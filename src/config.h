@@ -98,6 +98,13 @@ const struct program_config *config_find_program(const struct config *,
 /* True when a running program need not be restarted to move from a to b. */
 bool program_config_equal(const struct program_config *a,
     const struct program_config *b);
+/*
+ * The control socket's path: control_socket if set, else
+ * $RUNTIME_DIRECTORY/leash.sock, /run/leash/leash.sock as root,
+ * $XDG_RUNTIME_DIR/leash/leash.sock, or /tmp/leash-UID/leash.sock.
+ * c may be NULL.  Returns a new string.
+ */
+char *config_control_socket(const struct config *c);
 int exitcode_expected(const struct program_config *, int code);
 
 #endif

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "control.h"
 #include "leashd.h"
 #include "log.h"
 #include "proc.h"
@@ -161,6 +162,12 @@ leashd_add_program(struct leashd *d, struct program_config *pc)
 	qsort(d->programs, d->nprograms, sizeof(*d->programs), program_order);
 }
 
+static bool
+same_string(const char *a, const char *b)
+{
+	return (a == NULL || b == NULL) ? a == b : strcmp(a, b) == 0;
+}
+
 static void
 leashd_ensure_logdir(struct config *c)
 {
@@ -169,12 +176,12 @@ leashd_ensure_logdir(struct config *c)
 }
 
 /*
- * SIGHUP: read the file again and apply only the difference.  Programs are
+ * Reading the file again and applying only the difference.  Programs are
  * moved out of the new config into the running set, so each program owns
  * its program_config; what stays in the new config is freed with it.
  */
-static void
-leashd_reload(struct leashd *d)
+int
+leashd_reload(struct leashd *d, bool apply, struct strv *report)
 {
 	struct config_diag diag;
 	struct config *c;
@@ -182,64 +189,80 @@ leashd_reload(struct leashd *d)
 	struct program_config *pc;
 	int added = 0, changed = 0, removed = 0;
 
-	log_info("leashd", "reloading %s", d->config_path);
+	log_info("leashd", "%s %s", apply ? "reloading" : "re-reading",
+	    d->config_path);
 	c = config_load(d->config_path, &diag);
 	print_diag(&diag, true);
+	for (size_t i = 0; i < diag.nerrors; i++)
+		strv_push(report, xasprintf("ERROR: %s", diag.errors[i]));
 	config_diag_free(&diag);
 	if (c == NULL) {
 		log_warnx("leashd", "reload rejected: the running configuration "
 		    "stays in force");
-		return;
+		return -1;
 	}
-	log_setlevel(c->loglevel);
-	leashd_ensure_logdir(c);
 
 	for (size_t i = 0; i < d->nprograms; i++) {
 		p = d->programs[i];
-		if (config_find_program(c, p->cfg->name) == NULL && !p->removing) {
-			log_info("leashd", "%s: removed from the configuration",
-			    p->cfg->name);
-			p->removing = true;
-			program_config_free(p->next_cfg);
-			p->next_cfg = NULL;
-			program_stop(p);
-			removed++;
-		}
+		if (p->removing || config_find_program(c, p->cfg->name) != NULL)
+			continue;
+		strv_push(report, xasprintf("%s: %s", p->cfg->name,
+		    apply ? "removed process group" : "disappeared"));
+		removed++;
+		if (!apply)
+			continue;
+		p->removing = true;
+		program_config_free(p->next_cfg);
+		p->next_cfg = NULL;
+		program_stop(p);
 	}
 	for (size_t i = 0; i < c->nprograms; i++) {
 		pc = c->programs[i];
 		if ((p = leashd_find_program(d, pc->name)) == NULL) {
-			log_info("leashd", "%s: added", pc->name);
+			strv_push(report, xasprintf("%s: %s", pc->name,
+			    apply ? "added process group" : "available"));
+			added++;
+			if (!apply)
+				continue;
 			c->programs[i] = NULL;
 			leashd_add_program(d, pc);
 			p = leashd_find_program(d, pc->name);
 			if (pc->autostart)
 				program_start(p);
-			added++;
 			continue;
 		}
-		if (!p->removing && p->next_cfg == NULL &&
-		    program_config_equal(p->cfg, pc))
+		if (p->next_cfg != NULL ? program_config_equal(p->next_cfg, pc) :
+		    (!p->removing && program_config_equal(p->cfg, pc)))
 			continue;
-		if (p->next_cfg != NULL && program_config_equal(p->next_cfg, pc))
+		strv_push(report, xasprintf("%s: %s", pc->name,
+		    apply ? "updated process group" : "changed"));
+		changed++;
+		if (!apply)
 			continue;
-		log_info("leashd", "%s: changed, restarting it", pc->name);
 		c->programs[i] = NULL;
 		program_config_free(p->next_cfg);
 		p->next_cfg = pc;
 		p->removing = false;
 		program_stop(p);
-		changed++;
 	}
-	if (c->control_socket != NULL && d->cfg->control_socket != NULL &&
-	    strcmp(c->control_socket, d->cfg->control_socket) != 0)
-		log_warnx("leashd", "control_socket changed: takes effect at "
-		    "the next start of leashd");
+	if (!apply) {
+		config_free(c);
+		return 0;
+	}
+	for (size_t i = 0; i < report->n; i++)
+		log_info("leashd", "%s", report->v[i]);
+	log_setlevel(c->loglevel);
+	leashd_ensure_logdir(c);
+	if (!same_string(c->control_socket, d->cfg->control_socket) ||
+	    !same_string(c->control_group, d->cfg->control_group))
+		log_warnx("leashd", "control_socket and control_group changes "
+		    "take effect at the next start of leashd");
 	config_free(d->cfg);
 	d->cfg = c;
 	log_info("leashd", "reloaded: %d added, %d changed, %d removed", added,
 	    changed, removed);
 	dirty = true;
+	return 0;
 }
 
 /* Kills and reaps whatever descends from leashd, so nothing outlives it. */
@@ -321,9 +344,12 @@ leashd_reconcile(struct ev_loop *loop, ev_prepare *w, int revents)
 		}
 	}
 	if (d->reload_requested && !d->shutting_down) {
+		struct strv report = { 0 };
 		d->reload_requested = false;
-		leashd_reload(d);
+		leashd_reload(d, true, &report);
+		strv_free(&report);
 	}
+	control_collect(d->control);
 	if (!dirty)
 		return;
 	dirty = false;
@@ -353,8 +379,30 @@ leashd_reconcile(struct ev_loop *loop, ev_prepare *w, int revents)
 		qsort(d->programs, d->nprograms, sizeof(*d->programs),
 		    program_order);
 	}
+	control_update(d->control);
 	if (d->shutting_down)
 		leashd_shutdown_step(d);
+}
+
+void
+leashd_poke(struct leashd *d)
+{
+	(void)d;
+	dirty = true;
+}
+
+void
+leashd_shutdown(struct leashd *d)
+{
+	if (d->shutting_down) {
+		log_info("leashd", "already shutting down");
+		return;
+	}
+	d->shutting_down = true;
+	for (size_t i = 0; i < d->nprograms; i++)
+		for (size_t j = 0; j < d->programs[i]->nworkers; j++)
+			d->programs[i]->workers[j].want = WANT_DOWN;
+	dirty = true;
 }
 
 static void
@@ -367,16 +415,9 @@ signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	switch (w->signum) {
 	case SIGTERM:
 	case SIGINT:
-		if (d->shutting_down) {
-			log_info("leashd", "already shutting down");
-			break;
-		}
 		log_info("leashd", "received SIG%s: stopping all workers",
 		    w->signum == SIGTERM ? "TERM" : "INT");
-		d->shutting_down = true;
-		for (size_t i = 0; i < d->nprograms; i++)
-			for (size_t j = 0; j < d->programs[i]->nworkers; j++)
-				d->programs[i]->workers[j].want = WANT_DOWN;
+		leashd_shutdown(d);
 		break;
 	case SIGHUP:
 		d->reload_requested = true;
@@ -430,6 +471,7 @@ leashd_main(int argc, char **argv)
 	};
 	struct leashd d = { 0 };
 	struct config_diag diag;
+	char err[512], *sockpath;
 	bool test = false;
 	int ch;
 
@@ -495,6 +537,16 @@ leashd_main(int argc, char **argv)
 	ev_prepare_init(&d.prepare, leashd_reconcile);
 	ev_prepare_start(d.loop, &d.prepare);
 
+	sockpath = config_control_socket(d.cfg);
+	d.control = control_listen(&d, sockpath, d.cfg->control_group, err,
+	    sizeof(err));
+	free(sockpath);
+	if (d.control == NULL) {
+		fprintf(stderr, "leashd: %s\n", err);
+		config_free(d.cfg);
+		ev_loop_destroy(d.loop);
+		return 1;
+	}
 	leashd_ensure_logdir(d.cfg);
 	log_info("leashd", "leashd %s started (pid %d, %s, %zu programs)",
 	    PACKAGE_VERSION, (int)d.self, d.config_path, d.cfg->nprograms);
@@ -509,6 +561,7 @@ leashd_main(int argc, char **argv)
 
 	ev_run(d.loop, 0);
 
+	control_close(d.control);
 	for (size_t i = 0; i < d.nprograms; i++) {
 		program_config_free(d.programs[i]->cfg);
 		program_config_free(d.programs[i]->next_cfg);

@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "program.h"
+#include "util.h"
 
 /* A process left behind by a worker that exited on its own. */
 struct stray {
@@ -39,12 +40,26 @@ struct leashd {
 	size_t nstrays;
 	ev_timer stray_timer;
 
+	struct control *control;
+
 	ev_signal sigterm, sigint, sighup, sigusr2;
 	ev_child any_child;
 	ev_prepare prepare;
 };
 
 int leashd_main(int argc, char **argv);
+
+/*
+ * Reads the configuration file again.  With apply, makes the running
+ * programs match it (SIGHUP, "update"); without, only reports ("reread").
+ * Appends one line per difference (or per error) to report.  Returns -1
+ * when the file is bad: then nothing changed.
+ */
+int leashd_reload(struct leashd *, bool apply, struct strv *report);
+/* Stops every worker, then exits the loop. */
+void leashd_shutdown(struct leashd *);
+/* Something changed that the loop should look at. */
+void leashd_poke(struct leashd *);
 
 /* Called by a worker whenever its state changes. */
 void leashd_worker_changed(struct leashd *, struct worker *);

@@ -10,6 +10,14 @@
 #include "output.h"
 #include "util.h"
 
+static struct output_hooks hooks;
+
+void
+output_set_hooks(const struct output_hooks *h)
+{
+	hooks = *h;
+}
+
 int
 logfile_open(struct logfile *lf)
 {
@@ -112,6 +120,8 @@ output_drain(struct output *o)
 		n = read(o->fd, buf, sizeof(buf));
 		if (n > 0) {
 			logfile_write(&o->log, buf, n);
+			if (hooks.data != NULL)
+				hooks.data(hooks.arg, o, buf, n);
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
@@ -165,6 +175,8 @@ void
 output_free(struct output *o)
 {
 	output_detach(o);
+	if (hooks.gone != NULL)
+		hooks.gone(hooks.arg, o);
 	logfile_close(&o->log);
 	free(o->log.path);
 	o->log.path = NULL;

@@ -33,6 +33,14 @@ void output_free(struct output *);
 /* Closes and reopens the log file (SIGUSR2, after logrotate). */
 void output_reopen(struct output *);
 
+/* Who else wants a worker's output (tail -f), and when an output goes. */
+struct output_hooks {
+	void (*data)(void *arg, struct output *, const char *, size_t);
+	void (*gone)(void *arg, struct output *);
+	void *arg;
+};
+void output_set_hooks(const struct output_hooks *);
+
 int logfile_open(struct logfile *);
 void logfile_write(struct logfile *, const char *, size_t);
 void logfile_close(struct logfile *);

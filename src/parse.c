@@ -286,33 +286,6 @@ parse_exitcodes(const char *s, uint64_t set[4], const char **why)
 	return 0;
 }
 
-/* Appends one character to a growing buffer. */
-struct buf {
-	char *p;
-	size_t n, cap;
-};
-
-static void
-buf_putc(struct buf *b, char c)
-{
-	if (b->n + 2 > b->cap) {
-		b->cap = b->cap ? b->cap * 2 : 64;
-		b->p = xrealloc(b->p, b->cap);
-	}
-	b->p[b->n++] = c;
-	b->p[b->n] = '\0';
-}
-
-static char *
-buf_take(struct buf *b)
-{
-	char *p = b->p ? b->p : xstrdup("");
-
-	b->p = NULL;
-	b->n = b->cap = 0;
-	return p;
-}
-
 /*
  * The shared word scanner of parse_command and parse_environment: reads
  * one word starting at *sp, stopping at unquoted whitespace or at an

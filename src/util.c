@@ -115,3 +115,86 @@ strv_free_array(char **a)
 		free(*p);
 	free(a);
 }
+
+static void
+buf_reserve(struct buf *b, size_t more)
+{
+	if (b->n + more + 1 <= b->cap)
+		return;
+	while (b->n + more + 1 > b->cap)
+		b->cap = b->cap ? b->cap * 2 : 64;
+	b->p = xrealloc(b->p, b->cap);
+}
+
+void
+buf_putc(struct buf *b, char c)
+{
+	buf_reserve(b, 1);
+	b->p[b->n++] = c;
+	b->p[b->n] = '\0';
+}
+
+void
+buf_append(struct buf *b, const void *data, size_t len)
+{
+	buf_reserve(b, len);
+	memcpy(b->p + b->n, data, len);
+	b->n += len;
+	b->p[b->n] = '\0';
+}
+
+void
+buf_puts(struct buf *b, const char *s)
+{
+	buf_append(b, s, strlen(s));
+}
+
+void
+buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		fatal("util", "vsnprintf");
+	buf_reserve(b, n);
+	va_start(ap, fmt);
+	vsnprintf(b->p + b->n, n + 1, fmt, ap);
+	va_end(ap);
+	b->n += n;
+}
+
+char *
+buf_take(struct buf *b)
+{
+	char *p = b->p ? b->p : xstrdup("");
+
+	b->p = NULL;
+	b->n = b->cap = 0;
+	return p;
+}
+
+void
+buf_reset(struct buf *b)
+{
+	free(b->p);
+	b->p = NULL;
+	b->n = b->cap = 0;
+}
+
+void
+buf_consume(struct buf *b, size_t n)
+{
+	if (n >= b->n) {
+		b->n = 0;
+		if (b->p != NULL)
+			b->p[0] = '\0';
+		return;
+	}
+	memmove(b->p, b->p + n, b->n - n);
+	b->n -= n;
+	b->p[b->n] = '\0';
+}

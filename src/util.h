@@ -27,4 +27,19 @@ bool strv_equal(char *const *, char *const *);
 char **strv_dup(char *const *);
 void strv_free_array(char **);
 
+/* A growable byte buffer, always NUL-terminated. */
+struct buf {
+	char *p;
+	size_t n, cap;
+};
+void buf_putc(struct buf *, char);
+void buf_append(struct buf *, const void *, size_t);
+void buf_puts(struct buf *, const char *);
+void buf_printf(struct buf *, const char *, ...) __attribute__((format(printf, 2, 3)));
+/* Returns the string and leaves the buffer empty ("" if nothing was put). */
+char *buf_take(struct buf *);
+void buf_reset(struct buf *);
+/* Drops the first n bytes. */
+void buf_consume(struct buf *, size_t);
+
 #endif

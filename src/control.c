@@ -1,0 +1,1350 @@
+/*
+ * leashd's end of the control socket.  Each client has a capped input
+ * line and a capped output queue; reads and writes never block.  A request
+ * is parsed into words, checked against the command table and handled;
+ * start, stop, restart and reload answer once the workers get there, so a
+ * client waits without leashd waiting for it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "leashd.h"
+#include "log.h"
+#include "parse.h"
+#include "program.h"
+#include "protocol.h"
+#include "util.h"
+
+enum wait_kind {
+	WAIT_NONE,
+	WAIT_START,	/* until RUNNING or given up */
+	WAIT_STOP,	/* until down */
+	WAIT_RELOAD,	/* one worker at a time, each until RUNNING again */
+};
+
+struct control_client {
+	struct control *ctl;
+	struct control_client *next;
+	int fd;
+	uid_t uid;
+	ev_io rio, wio;
+	ev_timer idle;
+	struct buf in, out;
+	bool json;
+	bool closing;		/* close once out is flushed */
+	bool busy;		/* a request is waiting for workers */
+	/* A request that waits: the workers' names and what it waits for. */
+	enum wait_kind wait;
+	struct strv names;
+	size_t next_reload;	/* WAIT_RELOAD: names[< next_reload] begun */
+	bool *skipped;		/* WAIT_RELOAD: was not running, left alone */
+	/* tail -f */
+	struct output *follow;
+};
+
+struct control {
+	struct leashd *d;
+	char *path;
+	int fd;
+	gid_t gid;
+	bool has_group;
+	ev_io accept_io;
+	struct control_client *clients;
+	struct control_client *dead;	/* closed, to be freed */
+	unsigned nclients;
+};
+
+static void client_close(struct control_client *);
+static void client_flush(struct control_client *);
+static void client_process(struct control_client *);
+
+/* Reply helpers. */
+
+static void
+client_write(struct control_client *c, const void *data, size_t len)
+{
+	if (c->fd < 0)
+		return;
+	if (c->out.n + len > PROTOCOL_REPLY_MAX) {
+		log_warnx("control", "client fd %d is not reading its replies: "
+		    "dropped", c->fd);
+		buf_reset(&c->out);
+		c->closing = true;
+		client_close(c);
+		return;
+	}
+	buf_append(&c->out, data, len);
+	ev_io_start(c->ctl->d->loop, &c->wio);
+}
+
+/* One body line; a leading '%' is doubled so it cannot end the reply. */
+static void __attribute__((format(printf, 2, 3)))
+reply(struct control_client *c, const char *fmt, ...)
+{
+	struct buf b = { 0 };
+	va_list ap;
+	char *line;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&line, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		fatal("control", "vasprintf");
+	for (char *p = line, *nl; *p != '\0'; p = nl + 1) {
+		nl = strchrnul(p, '\n');
+		if (*p == '%')
+			buf_putc(&b, '%');
+		buf_append(&b, p, nl - p);
+		buf_putc(&b, '\n');
+		if (*nl == '\0')
+			break;
+	}
+	free(line);
+	client_write(c, b.p, b.n);
+	buf_reset(&b);
+}
+
+static void
+reply_end(struct control_client *c, int code)
+{
+	char end[32];
+	int n = snprintf(end, sizeof(end), "%s%d\n", PROTOCOL_END, code);
+
+	client_write(c, end, n);
+}
+
+static void
+reply_data(struct control_client *c, const char *data, size_t len)
+{
+	char head[40];
+	int n = snprintf(head, sizeof(head), "%s%zu\n", PROTOCOL_DATA, len);
+
+	client_write(c, head, n);
+	client_write(c, data, len);
+}
+
+/* JSON. */
+
+static void
+json_string(struct buf *b, const char *s)
+{
+	if (s == NULL) {
+		buf_puts(b, "null");
+		return;
+	}
+	buf_putc(b, '"');
+	for (; *s != '\0'; s++) {
+		unsigned char ch = *s;
+		if (ch == '"' || ch == '\\') {
+			buf_putc(b, '\\');
+			buf_putc(b, ch);
+		} else if (ch < 0x20)
+			buf_printf(b, "\\u%04x", ch);
+		else
+			buf_putc(b, ch);
+	}
+	buf_putc(b, '"');
+}
+
+static void
+reply_json(struct control_client *c, struct buf *b)
+{
+	reply(c, "%s", b->p ? b->p : "{}");
+	buf_reset(b);
+}
+
+/* Name matching: all, GROUP:*, GROUP:PROCESS, PROGRAM, PROCESS. */
+
+struct match {
+	struct worker **w;
+	size_t n;
+};
+
+static void
+match_add(struct match *m, struct worker *w)
+{
+	for (size_t i = 0; i < m->n; i++)
+		if (m->w[i] == w)
+			return;
+	m->w = xrealloc(m->w, (m->n + 1) * sizeof(*m->w));
+	m->w[m->n++] = w;
+}
+
+static int
+match_name(struct leashd *d, const char *name, struct match *m)
+{
+	const char *colon = strchr(name, ':');
+	size_t before = m->n;
+
+	for (size_t i = 0; i < d->nprograms; i++) {
+		struct program *p = d->programs[i];
+		size_t glen = colon ? (size_t)(colon - name) : 0;
+		bool group = colon != NULL && strlen(p->cfg->name) == glen &&
+		    strncmp(p->cfg->name, name, glen) == 0;
+
+		if (p->removing)
+			continue;
+		for (size_t j = 0; j < p->nworkers; j++) {
+			struct worker *w = &p->workers[j];
+			if (strcmp(name, "all") == 0 ||
+			    (group && (strcmp(colon + 1, "*") == 0 ||
+			    strcmp(colon + 1, w->pc->name) == 0)) ||
+			    (colon == NULL && (strcmp(name, p->cfg->name) == 0 ||
+			    strcmp(name, w->pc->name) == 0)))
+				match_add(m, w);
+		}
+	}
+	return m->n > before ? 0 : -1;
+}
+
+static struct worker *
+find_worker(struct leashd *d, const char *fullname)
+{
+	for (size_t i = 0; i < d->nprograms; i++) {
+		struct program *p = d->programs[i];
+		for (size_t j = 0; j < p->nworkers; j++)
+			if (!p->removing &&
+			    strcmp(p->workers[j].fullname, fullname) == 0)
+				return &p->workers[j];
+	}
+	return NULL;
+}
+
+/* Resolves every argument; an unknown one is an error for the request. */
+static int
+resolve(struct control_client *c, int argc, char **argv, struct match *m)
+{
+	int bad = 0;
+
+	for (int i = 0; i < argc; i++) {
+		if (match_name(c->ctl->d, argv[i], m) != 0) {
+			if (c->json)
+				continue;
+			reply(c, "%s: ERROR (no such process)", argv[i]);
+			bad++;
+		}
+	}
+	return bad;
+}
+
+/* status */
+
+static void
+format_uptime(double secs, char *buf, size_t len)
+{
+	long s = (long)secs, days = s / 86400;
+
+	if (days > 0)
+		snprintf(buf, len, "%ldd %ld:%02ld:%02ld", days, s % 86400 / 3600,
+		    s % 3600 / 60, s % 60);
+	else
+		snprintf(buf, len, "%ld:%02ld:%02ld", s / 3600, s % 3600 / 60,
+		    s % 60);
+}
+
+static unsigned long
+restarts_total(const struct worker *w)
+{
+	unsigned long n = 0;
+
+	for (int r = 0; r < REASON_MAX; r++)
+		n += w->restarts[r];
+	return n;
+}
+
+/* What supervisorctl shows after the state: why it is not running. */
+static void
+describe(const struct worker *w, char *buf, size_t len)
+{
+	int st = w->last_status;
+	char sb[16];
+
+	buf[0] = '\0';
+	switch (w->state) {
+	case WORKER_BACKOFF:
+	case WORKER_FATAL:
+		if (w->spawn_error != NULL) {
+			snprintf(buf, len, "spawn error: %s", w->spawn_error);
+			break;
+		}
+		/* FALLTHROUGH */
+	case WORKER_EXITED:
+		if (WIFEXITED(st))
+			snprintf(buf, len, "%sexit status %d",
+			    w->state == WORKER_EXITED ? "" : "exited too quickly, ",
+			    WEXITSTATUS(st));
+		else if (WIFSIGNALED(st))
+			snprintf(buf, len, "%skilled by SIG%s",
+			    w->state == WORKER_EXITED ? "" : "exited too quickly, ",
+			    signal_name(WTERMSIG(st), sb));
+		break;
+	case WORKER_STOPPED:
+		if (w->last_pid == 0)
+			snprintf(buf, len, "not started");
+		break;
+	default:
+		break;
+	}
+}
+
+static int
+worker_order(const void *a, const void *b)
+{
+	return strcmp((*(struct worker *const *)a)->fullname,
+	    (*(struct worker *const *)b)->fullname);
+}
+
+static void
+status_json(struct control_client *c, struct match *m)
+{
+	struct leashd *d = c->ctl->d;
+	struct buf b = { 0 };
+	char desc[512];
+	ev_tstamp now = ev_now(d->loop);
+
+	buf_printf(&b, "{\"protocol\":%d,\"leashd\":{\"pid\":%d,\"version\":",
+	    PROTOCOL_VERSION, (int)d->self);
+	json_string(&b, PACKAGE_VERSION);
+	buf_puts(&b, "},\"processes\":[");
+	for (size_t i = 0; i < m->n; i++) {
+		const struct worker *w = m->w[i];
+		bool up = w->pid > 0;
+
+		describe(w, desc, sizeof(desc));
+		buf_puts(&b, i ? ",{\"name\":" : "{\"name\":");
+		json_string(&b, w->fullname);
+		buf_puts(&b, ",\"group\":");
+		json_string(&b, w->prog->cfg->name);
+		buf_puts(&b, ",\"process\":");
+		json_string(&b, w->pc->name);
+		buf_puts(&b, ",\"state\":");
+		json_string(&b, worker_state_name(w->state));
+		buf_puts(&b, ",\"want\":");
+		json_string(&b, w->want == WANT_UP ? "up" : "down");
+		if (up)
+			buf_printf(&b, ",\"pid\":%d,\"start_time\":%.3f,"
+			    "\"uptime\":%.3f", (int)w->pid, w->start_time,
+			    now - w->start_time);
+		else
+			buf_puts(&b, ",\"pid\":null,\"start_time\":null,"
+			    "\"uptime\":null");
+		buf_printf(&b, ",\"restarts\":%lu,\"restarts_by_reason\":{",
+		    restarts_total(w));
+		for (int r = REASON_EXIT; r < REASON_MAX; r++)
+			buf_printf(&b, "%s\"%s\":%lu", r == REASON_EXIT ? "" : ",",
+			    restart_reason_name(r), w->restarts[r]);
+		buf_puts(&b, "},\"last_reason\":");
+		json_string(&b, w->last_reason == REASON_NONE ? NULL :
+		    restart_reason_name(w->last_reason));
+		if (w->last_pid > 0 && !up && WIFEXITED(w->last_status))
+			buf_printf(&b, ",\"exit_status\":%d,\"exit_signal\":null",
+			    WEXITSTATUS(w->last_status));
+		else if (w->last_pid > 0 && !up && WIFSIGNALED(w->last_status))
+			buf_printf(&b, ",\"exit_status\":null,\"exit_signal\":%d",
+			    WTERMSIG(w->last_status));
+		else
+			buf_puts(&b, ",\"exit_status\":null,\"exit_signal\":null");
+		buf_puts(&b, ",\"spawn_error\":");
+		json_string(&b, w->spawn_error);
+		buf_puts(&b, ",\"description\":");
+		json_string(&b, desc);
+		buf_putc(&b, '}');
+	}
+	buf_puts(&b, "]}");
+	reply_json(c, &b);
+}
+
+static int
+cmd_status(struct control_client *c, int argc, char **argv)
+{
+	struct leashd *d = c->ctl->d;
+	struct match m = { 0 };
+	char up[32], desc[512], pid[16];
+	size_t width = 4;
+	int bad = 0, code = PROTOCOL_EXIT_OK;
+
+	if (argc == 0) {
+		char *all = "all";
+		match_name(d, all, &m);
+	} else
+		bad = resolve(c, argc, argv, &m);
+	qsort(m.w, m.n, sizeof(*m.w), worker_order);
+	if (c->json)
+		status_json(c, &m);
+	else {
+		for (size_t i = 0; i < m.n; i++)
+			if (strlen(m.w[i]->fullname) > width)
+				width = strlen(m.w[i]->fullname);
+		reply(c, "%-*s  %-9s %-7s %-11s %-8s %-8s %s", (int)width,
+		    "NAME", "STATE", "PID", "UPTIME", "RESTARTS", "LAST", "INFO");
+		for (size_t i = 0; i < m.n; i++) {
+			const struct worker *w = m.w[i];
+			if (w->pid > 0) {
+				format_uptime(ev_now(d->loop) - w->start_time,
+				    up, sizeof(up));
+				snprintf(pid, sizeof(pid), "%d", (int)w->pid);
+			} else {
+				strcpy(up, "-");
+				strcpy(pid, "-");
+			}
+			describe(w, desc, sizeof(desc));
+			reply(c, "%-*s  %-9s %-7s %-11s %-8lu %-8s %s",
+			    (int)width, w->fullname, worker_state_name(w->state),
+			    pid, up, restarts_total(w),
+			    w->last_reason == REASON_NONE ? "-" :
+			    restart_reason_name(w->last_reason), desc);
+		}
+	}
+	for (size_t i = 0; i < m.n; i++)
+		if (m.w[i]->state != WORKER_RUNNING)
+			code = PROTOCOL_EXIT_NOT_RUNNING;
+	free(m.w);
+	return bad ? PROTOCOL_EXIT_ERROR : code;
+}
+
+/* start, stop, restart: begin, then wait in control_update. */
+
+static void
+wait_begin(struct control_client *c, enum wait_kind kind, struct match *m)
+{
+	c->wait = kind;
+	c->busy = true;
+	c->next_reload = 0;
+	c->skipped = xcalloc(m->n, sizeof(*c->skipped));
+	for (size_t i = 0; i < m->n; i++)
+		strv_push(&c->names, xstrdup(m->w[i]->fullname));
+}
+
+static bool
+settled(enum wait_kind kind, const struct worker *w)
+{
+	if (kind == WAIT_STOP)
+		return worker_is_down(w);
+	return w->state == WORKER_RUNNING || w->state == WORKER_FATAL ||
+	    (worker_is_down(w) && w->want == WANT_DOWN) ||
+	    w->state == WORKER_EXITED;
+}
+
+static int
+cmd_change(struct control_client *c, int argc, char **argv,
+    enum wait_kind kind, bool restart)
+{
+	struct match m = { 0 }, todo = { 0 };
+	int bad = resolve(c, argc, argv, &m);
+
+	for (size_t i = 0; i < m.n; i++) {
+		struct worker *w = m.w[i];
+		if (kind == WAIT_START && !restart &&
+		    (w->state == WORKER_RUNNING || w->state == WORKER_STARTING)) {
+			reply(c, "%s: ERROR (already started)", w->fullname);
+			bad++;
+			continue;
+		}
+		if (kind == WAIT_STOP && (worker_is_down(w) &&
+		    w->state != WORKER_BACKOFF)) {
+			reply(c, "%s: ERROR (not running)", w->fullname);
+			bad++;
+			continue;
+		}
+		if (restart)
+			worker_stop(w);
+		if (kind == WAIT_STOP)
+			worker_stop(w);
+		else
+			worker_start(w, restart ? REASON_MANUAL : REASON_NONE);
+		match_add(&todo, w);
+	}
+	free(m.w);
+	if (todo.n == 0) {
+		free(todo.w);
+		return bad ? PROTOCOL_EXIT_ERROR : PROTOCOL_EXIT_OK;
+	}
+	wait_begin(c, kind, &todo);
+	free(todo.w);
+	leashd_poke(c->ctl->d);
+	return -1;
+}
+
+static int
+cmd_start(struct control_client *c, int argc, char **argv)
+{
+	return cmd_change(c, argc, argv, WAIT_START, false);
+}
+
+static int
+cmd_stop(struct control_client *c, int argc, char **argv)
+{
+	return cmd_change(c, argc, argv, WAIT_STOP, false);
+}
+
+static int
+cmd_restart(struct control_client *c, int argc, char **argv)
+{
+	return cmd_change(c, argc, argv, WAIT_START, true);
+}
+
+static int
+cmd_reload(struct control_client *c, int argc, char **argv)
+{
+	struct match m = { 0 };
+	int bad;
+
+	if (argc == 0) {
+		char *all = "all";
+		bad = resolve(c, 1, &all, &m);
+	} else
+		bad = resolve(c, argc, argv, &m);
+	if (bad || m.n == 0) {
+		free(m.w);
+		return PROTOCOL_EXIT_ERROR;
+	}
+	qsort(m.w, m.n, sizeof(*m.w), worker_order);
+	wait_begin(c, WAIT_RELOAD, &m);
+	free(m.w);
+	leashd_poke(c->ctl->d);
+	return -1;
+}
+
+/* Finishes the request c waits on, once every worker has settled. */
+static void
+client_progress(struct control_client *c)
+{
+	struct leashd *d = c->ctl->d;
+	struct buf b = { 0 };
+	struct worker *w;
+	int code = PROTOCOL_EXIT_OK;
+	bool ok;
+
+	if (c->wait == WAIT_RELOAD) {
+		/* One at a time: begin the next when the last one is up. */
+		while (c->next_reload < c->names.n) {
+			if (c->next_reload > 0 &&
+			    (w = find_worker(d, c->names.v[c->next_reload - 1])) != NULL &&
+			    !settled(WAIT_START, w))
+				return;
+			w = find_worker(d, c->names.v[c->next_reload++]);
+			if (w == NULL)
+				continue;
+			if (w->state != WORKER_RUNNING &&
+			    w->state != WORKER_STARTING) {
+				c->skipped[c->next_reload - 1] = true;
+				continue;
+			}
+			log_info("control", "%s: reload", w->fullname);
+			worker_stop(w);
+			worker_start(w, REASON_RELOAD);
+			return;
+		}
+	}
+	for (size_t i = 0; i < c->names.n; i++)
+		if ((w = find_worker(d, c->names.v[i])) != NULL &&
+		    !settled(c->wait, w))
+			return;
+
+	if (c->json)
+		buf_puts(&b, "{\"results\":[");
+	for (size_t i = 0; i < c->names.n; i++) {
+		const char *msg;
+		w = find_worker(d, c->names.v[i]);
+		if (w == NULL) {
+			msg = "ERROR (no such process)";
+			ok = false;
+		} else if (c->wait == WAIT_RELOAD && c->skipped[i]) {
+			msg = "not running, left alone";
+			ok = true;
+		} else if (c->wait == WAIT_STOP) {
+			msg = "stopped";
+			ok = true;
+		} else if (w->state == WORKER_RUNNING) {
+			msg = c->wait == WAIT_RELOAD ? "reloaded" : "started";
+			ok = true;
+		} else if (w->spawn_error != NULL) {
+			msg = "ERROR (spawn error)";
+			ok = false;
+		} else {
+			msg = "ERROR (abnormal termination)";
+			ok = false;
+		}
+		if (!ok)
+			code = PROTOCOL_EXIT_ERROR;
+		if (c->json) {
+			buf_puts(&b, i ? ",{\"name\":" : "{\"name\":");
+			json_string(&b, c->names.v[i]);
+			buf_printf(&b, ",\"ok\":%s,\"state\":", ok ? "true" : "false");
+			json_string(&b, w ? worker_state_name(w->state) : NULL);
+			buf_puts(&b, ",\"message\":");
+			json_string(&b, msg);
+			buf_putc(&b, '}');
+		} else
+			reply(c, "%s: %s", c->names.v[i], msg);
+	}
+	if (c->json) {
+		buf_puts(&b, "]}");
+		reply_json(c, &b);
+	}
+	strv_free(&c->names);
+	free(c->skipped);
+	c->skipped = NULL;
+	c->wait = WAIT_NONE;
+	c->busy = false;
+	reply_end(c, code);
+	/* Requests that queued up behind this one. */
+	ev_io_start(d->loop, &c->rio);
+	client_process(c);
+}
+
+void
+control_update(struct control *ctl)
+{
+	struct control_client *c, *next;
+
+	if (ctl == NULL)
+		return;
+	for (c = ctl->clients; c != NULL; c = next) {
+		next = c->next;
+		if (c->wait != WAIT_NONE)
+			client_progress(c);
+	}
+}
+
+static int
+cmd_signal(struct control_client *c, int argc, char **argv)
+{
+	struct match m = { 0 };
+	const char *why;
+	int sig, bad;
+
+	if (parse_signal(argv[0], &sig, &why) != 0) {
+		reply(c, "ERROR (%s: %s)", argv[0], why);
+		return PROTOCOL_EXIT_USAGE;
+	}
+	bad = resolve(c, argc - 1, argv + 1, &m);
+	for (size_t i = 0; i < m.n; i++) {
+		struct worker *w = m.w[i];
+		if (w->pid <= 0) {
+			reply(c, "%s: ERROR (not running)", w->fullname);
+			bad++;
+		} else if (kill(w->pid, sig) != 0) {
+			reply(c, "%s: ERROR (%s)", w->fullname, strerror(errno));
+			bad++;
+		} else
+			reply(c, "%s: signalled", w->fullname);
+	}
+	free(m.w);
+	return bad ? PROTOCOL_EXIT_ERROR : PROTOCOL_EXIT_OK;
+}
+
+static int
+cmd_pid(struct control_client *c, int argc, char **argv)
+{
+	struct match m = { 0 };
+	struct buf b = { 0 };
+	int bad = 0;
+
+	if (argc == 0) {
+		if (c->json)
+			reply(c, "{\"pid\":%d}", (int)c->ctl->d->self);
+		else
+			reply(c, "%d", (int)c->ctl->d->self);
+		return PROTOCOL_EXIT_OK;
+	}
+	bad = resolve(c, argc, argv, &m);
+	if (c->json)
+		buf_puts(&b, "{\"processes\":[");
+	for (size_t i = 0; i < m.n; i++) {
+		if (c->json) {
+			buf_puts(&b, i ? ",{\"name\":" : "{\"name\":");
+			json_string(&b, m.w[i]->fullname);
+			if (m.w[i]->pid > 0)
+				buf_printf(&b, ",\"pid\":%d}", (int)m.w[i]->pid);
+			else
+				buf_puts(&b, ",\"pid\":null}");
+		} else
+			reply(c, "%d", (int)m.w[i]->pid);
+		if (m.w[i]->pid <= 0)
+			bad++;
+	}
+	if (c->json) {
+		buf_puts(&b, "]}");
+		reply_json(c, &b);
+	}
+	free(m.w);
+	return bad ? PROTOCOL_EXIT_ERROR : PROTOCOL_EXIT_OK;
+}
+
+static int
+cmd_tail(struct control_client *c, int argc, char **argv)
+{
+	struct match m = { 0 };
+	struct output *o;
+	struct worker *w;
+	const char *name = NULL, *stream = "stdout";
+	long bytes = PROTOCOL_TAIL_DEFAULT, got;
+	const char *why;
+	bool follow = false;
+	char *data;
+	int fd;
+	off_t size;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "-f") == 0)
+			follow = true;
+		else if (argv[i][0] == '-' && parse_int(argv[i] + 1, 0,
+		    PROTOCOL_REPLY_MAX / 2, &bytes, &why) == 0)
+			;
+		else if (argv[i][0] == '-') {
+			reply(c, "ERROR (bad option %s)", argv[i]);
+			return PROTOCOL_EXIT_USAGE;
+		} else if (name == NULL)
+			name = argv[i];
+		else if (strcmp(argv[i], "stdout") == 0 ||
+		    strcmp(argv[i], "stderr") == 0)
+			stream = argv[i];
+		else {
+			reply(c, "ERROR (expected stdout or stderr, not %s)", argv[i]);
+			return PROTOCOL_EXIT_USAGE;
+		}
+	}
+	if (name == NULL) {
+		reply(c, "ERROR (tail needs a process name)");
+		return PROTOCOL_EXIT_USAGE;
+	}
+	if (match_name(c->ctl->d, name, &m) != 0 || m.n != 1) {
+		reply(c, "%s: ERROR (%s)", name, m.n > 1 ?
+		    "names more than one process" : "no such process");
+		free(m.w);
+		return PROTOCOL_EXIT_ERROR;
+	}
+	w = m.w[0];
+	free(m.w);
+	o = strcmp(stream, "stderr") == 0 && !w->prog->cfg->redirect_stderr ?
+	    &w->err : &w->out;
+	if (o->log.path == NULL) {
+		reply(c, "%s: ERROR (no log file for %s)", w->fullname, stream);
+		return PROTOCOL_EXIT_ERROR;
+	}
+	if ((fd = open(o->log.path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		size = lseek(fd, 0, SEEK_END);
+		if (size > bytes)
+			size -= bytes;
+		else
+			size = 0;
+		data = xmalloc(bytes);
+		got = pread(fd, data, bytes, size);
+		if (got > 0)
+			reply_data(c, data, got);
+		free(data);
+		close(fd);
+	}
+	if (follow) {
+		c->follow = o;
+		c->busy = true;
+		ev_timer_stop(c->ctl->d->loop, &c->idle);
+		return -1;
+	}
+	return PROTOCOL_EXIT_OK;
+}
+
+static void
+diff_lines(struct control_client *c, struct strv *lines, int rc)
+{
+	struct buf b = { 0 };
+
+	if (c->json) {
+		buf_printf(&b, "{\"ok\":%s,\"lines\":[", rc == 0 ? "true" : "false");
+		for (size_t i = 0; i < lines->n; i++) {
+			if (i)
+				buf_putc(&b, ',');
+			json_string(&b, lines->v[i]);
+		}
+		buf_puts(&b, "]}");
+		reply_json(c, &b);
+	} else {
+		for (size_t i = 0; i < lines->n; i++)
+			reply(c, "%s", lines->v[i]);
+		if (lines->n == 0)
+			reply(c, "No config updates to processes");
+	}
+	strv_free(lines);
+}
+
+static int
+cmd_reread(struct control_client *c, int argc, char **argv)
+{
+	struct strv lines = { 0 };
+	int rc = leashd_reload(c->ctl->d, false, &lines);
+
+	(void)argc;
+	(void)argv;
+	diff_lines(c, &lines, rc);
+	return rc == 0 ? PROTOCOL_EXIT_OK : PROTOCOL_EXIT_ERROR;
+}
+
+static int
+cmd_update(struct control_client *c, int argc, char **argv)
+{
+	struct strv lines = { 0 };
+	int rc = leashd_reload(c->ctl->d, true, &lines);
+
+	(void)argc;
+	(void)argv;
+	diff_lines(c, &lines, rc);
+	return rc == 0 ? PROTOCOL_EXIT_OK : PROTOCOL_EXIT_ERROR;
+}
+
+static int
+cmd_avail(struct control_client *c, int argc, char **argv)
+{
+	struct leashd *d = c->ctl->d;
+	struct buf b = { 0 };
+
+	(void)argc;
+	(void)argv;
+	if (c->json)
+		buf_puts(&b, "{\"programs\":[");
+	for (size_t i = 0; i < d->nprograms; i++) {
+		const struct program_config *pc = d->programs[i]->cfg;
+		bool gone = d->programs[i]->removing;
+		if (c->json) {
+			buf_puts(&b, i ? ",{\"name\":" : "{\"name\":");
+			json_string(&b, pc->name);
+			buf_printf(&b, ",\"in_use\":%s,\"autostart\":%s,"
+			    "\"priority\":%ld,\"numprocs\":%ld}",
+			    gone ? "false" : "true",
+			    pc->autostart ? "true" : "false", pc->priority,
+			    pc->numprocs);
+		} else
+			reply(c, "%-24s %-7s %-9s %ld:%ld", pc->name,
+			    gone ? "removed" : "in use",
+			    pc->autostart ? "auto" : "manual", pc->priority,
+			    pc->priority);
+	}
+	if (c->json) {
+		buf_puts(&b, "]}");
+		reply_json(c, &b);
+	}
+	return PROTOCOL_EXIT_OK;
+}
+
+static int
+cmd_shutdown(struct control_client *c, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	log_info("control", "shutdown requested by uid %u", (unsigned)c->uid);
+	leashd_shutdown(c->ctl->d);
+	if (c->json)
+		reply(c, "{\"ok\":true}");
+	else
+		reply(c, "Shut down");
+	return PROTOCOL_EXIT_OK;
+}
+
+static int
+cmd_version(struct control_client *c, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	if (c->json)
+		reply(c, "{\"version\":\"%s\",\"protocol\":%d}", PACKAGE_VERSION,
+		    PROTOCOL_VERSION);
+	else
+		reply(c, "%s", PACKAGE_VERSION);
+	return PROTOCOL_EXIT_OK;
+}
+
+static int
+cmd_help(struct control_client *c, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	for (unsigned i = 0; i < control_ncommands; i++)
+		reply(c, "%-44s %s", control_commands[i].usage,
+		    control_commands[i].help);
+	return PROTOCOL_EXIT_OK;
+}
+
+const struct control_command control_commands[] = {
+	{ "status", "status [NAME...]", "show processes (exit 3 if any is not RUNNING)", 0, -1, cmd_status },
+	{ "start", "start NAME...", "start processes and wait until RUNNING", 1, -1, cmd_start },
+	{ "stop", "stop NAME...", "stop processes and wait until they are gone", 1, -1, cmd_stop },
+	{ "restart", "restart NAME...", "stop, then start processes", 1, -1, cmd_restart },
+	{ "signal", "signal SIG NAME...", "send a signal to processes", 2, -1, cmd_signal },
+	{ "pid", "pid [NAME...]", "leashd's pid, or the processes' pids", 0, -1, cmd_pid },
+	{ "tail", "tail [-f] [-BYTES] NAME [stdout|stderr]", "show (and follow) a process's output", 1, 4, cmd_tail },
+	{ "reread", "reread", "show what update would change", 0, 0, cmd_reread },
+	{ "update", "update", "apply the configuration file's changes", 0, 0, cmd_update },
+	{ "reload", "reload [NAME...]", "restart processes one at a time (all by default)", 0, -1, cmd_reload },
+	{ "avail", "avail", "list configured programs", 0, 0, cmd_avail },
+	{ "shutdown", "shutdown", "stop every process and exit leashd", 0, 0, cmd_shutdown },
+	{ "version", "version", "leashd's version", 0, 0, cmd_version },
+	{ "help", "help", "this list", 0, 0, cmd_help },
+};
+const unsigned control_ncommands = nitems(control_commands);
+
+const struct control_command *
+control_command_find(const char *name)
+{
+	for (unsigned i = 0; i < control_ncommands; i++)
+		if (strcmp(control_commands[i].name, name) == 0)
+			return &control_commands[i];
+	return NULL;
+}
+
+/* Requests. */
+
+static bool
+request_is_text(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = s[i];
+		if ((ch < 0x20 && ch != '\t' && ch != '\r') || ch == 0x7f)
+			return false;
+	}
+	return true;
+}
+
+static void
+client_request(struct control_client *c, char *line)
+{
+	char *argv[PROTOCOL_ARGS_MAX], *save = NULL, *w;
+	const struct control_command *cmd;
+	int argc = 0, code;
+
+	for (w = strtok_r(line, " \t\r", &save); w != NULL;
+	    w = strtok_r(NULL, " \t\r", &save)) {
+		if (argc == PROTOCOL_ARGS_MAX) {
+			reply(c, "ERROR (too many words)");
+			reply_end(c, PROTOCOL_EXIT_USAGE);
+			return;
+		}
+		argv[argc++] = w;
+	}
+	c->json = argc > 0 && strcmp(argv[0], "json") == 0;
+	if (c->json) {
+		memmove(argv, argv + 1, (argc - 1) * sizeof(*argv));
+		argc--;
+	}
+	if (argc == 0) {
+		reply(c, "ERROR (empty request)");
+		reply_end(c, PROTOCOL_EXIT_USAGE);
+		return;
+	}
+	if ((cmd = control_command_find(argv[0])) == NULL) {
+		reply(c, "ERROR (unknown command %.64s; try help)", argv[0]);
+		reply_end(c, PROTOCOL_EXIT_USAGE);
+		return;
+	}
+	if (argc - 1 < cmd->min_args ||
+	    (cmd->max_args >= 0 && argc - 1 > cmd->max_args)) {
+		reply(c, "ERROR (usage: %s)", cmd->usage);
+		reply_end(c, PROTOCOL_EXIT_USAGE);
+		return;
+	}
+	log_debug("control", "uid %u: %s", (unsigned)c->uid, cmd->name);
+	code = cmd->handler(c, argc - 1, argv + 1);
+	if (code >= 0)
+		reply_end(c, code);
+}
+
+/* Handles complete lines while no request is waiting. */
+static void
+client_process(struct control_client *c)
+{
+	char *nl, *line;
+	size_t len;
+
+	while (c->fd >= 0 && !c->busy && !c->closing && c->in.n > 0 &&
+	    (nl = memchr(c->in.p, '\n', c->in.n)) != NULL) {
+		len = nl - c->in.p;
+		if (!request_is_text(c->in.p, len)) {
+			reply(c, "ERROR (malformed request)");
+			reply_end(c, PROTOCOL_EXIT_USAGE);
+			c->closing = true;
+			break;
+		}
+		line = xmalloc(len + 1);
+		memcpy(line, c->in.p, len);
+		line[len] = '\0';
+		buf_consume(&c->in, len + 1);
+		client_request(c, line);
+		free(line);
+	}
+	if (c->fd >= 0 && !c->busy && !c->closing &&
+	    c->in.n >= PROTOCOL_REQUEST_MAX) {
+		reply(c, "ERROR (request longer than %d bytes)",
+		    PROTOCOL_REQUEST_MAX);
+		reply_end(c, PROTOCOL_EXIT_USAGE);
+		c->closing = true;
+	}
+	client_flush(c);
+}
+
+static void
+client_flush(struct control_client *c)
+{
+	ssize_t n;
+
+	if (c->fd < 0)
+		return;
+	while (c->out.n > 0) {
+		n = send(c->fd, c->out.p, c->out.n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			ev_io_start(c->ctl->d->loop, &c->wio);
+			return;
+		}
+		if (n <= 0) {
+			client_close(c);
+			return;
+		}
+		buf_consume(&c->out, n);
+	}
+	ev_io_stop(c->ctl->d->loop, &c->wio);
+	if (c->closing)
+		client_close(c);
+}
+
+static void
+client_read_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct control_client *c = container_of(io, struct control_client, rio);
+	char buf[4096];
+	size_t room;
+	ssize_t n;
+
+	(void)revents;
+	/* Read no more than one request can be, beyond what is queued. */
+	room = c->in.n < PROTOCOL_REQUEST_MAX ? PROTOCOL_REQUEST_MAX - c->in.n : 0;
+	if (c->follow == NULL && (c->busy || room == 0)) {
+		/* Until the current request is answered (client_process). */
+		ev_io_stop(loop, io);
+		return;
+	}
+	if (room == 0 || room > sizeof(buf))
+		room = sizeof(buf);
+	n = recv(c->fd, buf, room, MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		client_close(c);
+		return;
+	}
+	if (c->follow != NULL)
+		return;		/* tail -f: input is ignored until close */
+	ev_timer_again(loop, &c->idle);
+	buf_append(&c->in, buf, n);
+	client_process(c);
+}
+
+static void
+client_write_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct control_client *c = container_of(io, struct control_client, wio);
+
+	(void)loop;
+	(void)revents;
+	client_flush(c);
+}
+
+static void
+client_idle_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct control_client *c = container_of(t, struct control_client, idle);
+
+	(void)loop;
+	(void)revents;
+	if (c->busy) {
+		ev_timer_again(loop, t);
+		return;
+	}
+	log_debug("control", "client fd %d idle: closed", c->fd);
+	client_close(c);
+}
+
+static void
+client_close(struct control_client *c)
+{
+	struct control *ctl = c->ctl;
+	struct control_client **pp;
+
+	if (c->fd < 0)
+		return;
+	ev_io_stop(ctl->d->loop, &c->rio);
+	ev_io_stop(ctl->d->loop, &c->wio);
+	ev_timer_stop(ctl->d->loop, &c->idle);
+	close(c->fd);
+	c->fd = -1;
+	for (pp = &ctl->clients; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	}
+	ctl->nclients--;
+	/* Freed from the loop (control_collect), not from under a caller
+	 * that still holds c. */
+	buf_reset(&c->in);
+	buf_reset(&c->out);
+	strv_free(&c->names);
+	free(c->skipped);
+	c->skipped = NULL;
+	c->wait = WAIT_NONE;
+	c->follow = NULL;
+	c->next = ctl->dead;
+	ctl->dead = c;
+}
+
+void
+control_collect(struct control *ctl)
+{
+	struct control_client *c;
+
+	while (ctl != NULL && (c = ctl->dead) != NULL) {
+		ctl->dead = c->next;
+		free(c);
+	}
+}
+
+/* Root, leashd's own user, or a member of control_group. */
+static bool
+peer_allowed(struct control *ctl, int fd, struct ucred *cred)
+{
+	socklen_t len = sizeof(*cred);
+	gid_t groups[256];
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cred, &len) != 0)
+		return false;
+	if (cred->uid == 0 || cred->uid == geteuid())
+		return true;
+	if (!ctl->has_group)
+		return false;
+	if (cred->gid == ctl->gid)
+		return true;
+	len = sizeof(groups);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) != 0)
+		return false;
+	for (size_t i = 0; i < len / sizeof(gid_t); i++)
+		if (groups[i] == ctl->gid)
+			return true;
+	return false;
+}
+
+static void
+control_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct control *ctl = container_of(io, struct control, accept_io);
+	struct control_client *c;
+	struct ucred cred;
+	static const char denied[] = "ERROR (permission denied)\n"
+	    PROTOCOL_END "4\n";
+	static const char busy[] = "ERROR (too many clients)\n"
+	    PROTOCOL_END "1\n";
+	int fd;
+
+	(void)revents;
+	for (int i = 0; i < 64; i++) {
+		fd = accept4(ctl->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EINTR &&
+			    errno != ECONNABORTED)
+				log_warn("control", "accept");
+			return;
+		}
+		if (!peer_allowed(ctl, fd, &cred)) {
+			log_warnx("control", "refused a client with uid %u pid %d",
+			    (unsigned)cred.uid, (int)cred.pid);
+			(void)!send(fd, denied, sizeof(denied) - 1,
+			    MSG_NOSIGNAL | MSG_DONTWAIT);
+			close(fd);
+			continue;
+		}
+		if (ctl->nclients >= PROTOCOL_CLIENTS_MAX) {
+			(void)!send(fd, busy, sizeof(busy) - 1,
+			    MSG_NOSIGNAL | MSG_DONTWAIT);
+			close(fd);
+			continue;
+		}
+		c = xcalloc(1, sizeof(*c));
+		c->ctl = ctl;
+		c->fd = fd;
+		c->uid = cred.uid;
+		ev_io_init(&c->rio, client_read_cb, fd, EV_READ);
+		ev_io_init(&c->wio, client_write_cb, fd, EV_WRITE);
+		ev_init(&c->idle, client_idle_cb);
+		c->idle.repeat = PROTOCOL_IDLE_TIMEOUT;
+		ev_io_start(loop, &c->rio);
+		ev_timer_again(loop, &c->idle);
+		c->next = ctl->clients;
+		ctl->clients = c;
+		ctl->nclients++;
+	}
+}
+
+static void
+control_output_cb(void *arg, struct output *o, const char *data, size_t len)
+{
+	struct control *ctl = arg;
+	struct control_client *c, *next;
+
+	for (c = ctl->clients; c != NULL; c = next) {
+		next = c->next;
+		if (c->follow == o) {
+			reply_data(c, data, len);
+			client_flush(c);
+		}
+	}
+}
+
+static void
+control_output_gone_cb(void *arg, struct output *o)
+{
+	struct control *ctl = arg;
+	struct control_client *c, *next;
+
+	for (c = ctl->clients; c != NULL; c = next) {
+		next = c->next;
+		if (c->follow == o) {
+			c->follow = NULL;
+			c->busy = false;
+			reply_end(c, PROTOCOL_EXIT_OK);
+			c->closing = true;
+			client_flush(c);
+		}
+	}
+}
+
+/* Is someone answering on path?  Then it is not ours to replace. */
+static bool
+socket_is_live(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd, rc;
+
+	strncpy(sun.sun_path, path, sizeof(sun.sun_path) - 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return false;
+	rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+	close(fd);
+	return rc == 0;
+}
+
+struct control *
+control_listen(struct leashd *d, const char *path, const char *group,
+    char *err, size_t errlen)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct control *ctl;
+	struct output_hooks h;
+	struct group *gr = NULL;
+	char *dir, *slash;
+	mode_t old;
+	int fd;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "control socket path too long: %s", path);
+		return NULL;
+	}
+	if (group != NULL && (gr = getgrnam(group)) == NULL) {
+		snprintf(err, errlen, "control_group %s: no such group", group);
+		return NULL;
+	}
+	dir = xstrdup(path);
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+			snprintf(err, errlen, "cannot create %s: %s", dir,
+			    strerror(errno));
+			free(dir);
+			return NULL;
+		}
+	}
+	free(dir);
+	if (socket_is_live(path)) {
+		snprintf(err, errlen, "another leashd is running: it answers on "
+		    "%s", path);
+		return NULL;
+	}
+	if (unlink(path) == 0)
+		log_info("control", "removed stale socket %s", path);
+	strncpy(sun.sun_path, path, sizeof(sun.sun_path) - 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return NULL;
+	}
+	/* Never, not even for a moment, more open than 0600. */
+	old = umask(0177);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+		umask(old);
+		snprintf(err, errlen, "bind %s: %s", path, strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	umask(old);
+	if (gr != NULL && (chown(path, (uid_t)-1, gr->gr_gid) != 0 ||
+	    chmod(path, 0660) != 0)) {
+		snprintf(err, errlen, "cannot give %s to group %s: %s", path,
+		    group, strerror(errno));
+		close(fd);
+		unlink(path);
+		return NULL;
+	}
+	if (listen(fd, 128) != 0) {
+		snprintf(err, errlen, "listen: %s", strerror(errno));
+		close(fd);
+		unlink(path);
+		return NULL;
+	}
+	ctl = xcalloc(1, sizeof(*ctl));
+	ctl->d = d;
+	ctl->path = xstrdup(path);
+	ctl->fd = fd;
+	if (gr != NULL) {
+		ctl->gid = gr->gr_gid;
+		ctl->has_group = true;
+	}
+	ev_io_init(&ctl->accept_io, control_accept_cb, fd, EV_READ);
+	ev_io_start(d->loop, &ctl->accept_io);
+	h.data = control_output_cb;
+	h.gone = control_output_gone_cb;
+	h.arg = ctl;
+	output_set_hooks(&h);
+	log_info("control", "listening on %s", path);
+	return ctl;
+}
+
+void
+control_close(struct control *ctl)
+{
+	struct output_hooks none = { 0 };
+
+	if (ctl == NULL)
+		return;
+	while (ctl->clients != NULL) {
+		client_flush(ctl->clients);
+		if (ctl->clients != NULL)
+			client_close(ctl->clients);
+	}
+	ev_io_stop(ctl->d->loop, &ctl->accept_io);
+	close(ctl->fd);
+	unlink(ctl->path);
+	control_collect(ctl);
+	free(ctl->path);
+	free(ctl);
+	output_set_hooks(&none);
+}

@@ -1,0 +1,254 @@
+/*
+ * leashctl: supervisorctl's commands, spoken over leashd's control socket
+ * (protocol.h).  Formatting happens in leashd, so the text and --json
+ * forms of a reply always agree; leashctl frames requests, prints replies
+ * and exits with the code leashd sends.
+ */
+#include <err.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "control.h"
+#include "protocol.h"
+#include "util.h"
+
+static const char *socket_path;
+static bool json;
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: leashctl [-c CONFIG | -s SOCKET] [--json] COMMAND [ARG...]\n"
+	    "       leashctl [-c CONFIG | -s SOCKET]      (interactive)\n\n"
+	    "commands:\n");
+	for (unsigned i = 0; i < control_ncommands; i++)
+		fprintf(f, "  %-42s %s\n", control_commands[i].usage,
+		    control_commands[i].help);
+}
+
+static FILE *
+connect_leashd(int *code)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	FILE *f;
+	int fd;
+
+	if (strlen(socket_path) >= sizeof(sun.sun_path)) {
+		warnx("socket path too long: %s", socket_path);
+		*code = PROTOCOL_EXIT_DENIED;
+		return NULL;
+	}
+	strcpy(sun.sun_path, socket_path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		err(PROTOCOL_EXIT_ERROR, "socket");
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+		if (errno == ENOENT || errno == ECONNREFUSED) {
+			warnx("leashd is not running (nothing answers on %s)",
+			    socket_path);
+			*code = PROTOCOL_EXIT_NO_LEASHD;
+		} else {
+			warn("cannot connect to %s", socket_path);
+			*code = PROTOCOL_EXIT_DENIED;
+		}
+		close(fd);
+		return NULL;
+	}
+	if ((f = fdopen(fd, "r+")) == NULL)
+		err(PROTOCOL_EXIT_ERROR, "fdopen");
+	return f;
+}
+
+/* Prints one reply; returns its code. */
+static int
+read_reply(FILE *f)
+{
+	char *line = NULL, *data;
+	size_t cap = 0, len, got;
+	ssize_t n;
+	int code = -1;
+
+	while ((n = getline(&line, &cap, f)) > 0) {
+		if (strncmp(line, PROTOCOL_END, strlen(PROTOCOL_END)) == 0) {
+			code = atoi(line + strlen(PROTOCOL_END));
+			break;
+		}
+		if (strncmp(line, PROTOCOL_DATA, strlen(PROTOCOL_DATA)) == 0) {
+			len = strtoul(line + strlen(PROTOCOL_DATA), NULL, 10);
+			if (len > PROTOCOL_REPLY_MAX)
+				break;
+			data = xmalloc(len);
+			got = fread(data, 1, len, f);
+			fwrite(data, 1, got, stdout);
+			fflush(stdout);
+			free(data);
+			if (got != len)
+				break;
+			continue;
+		}
+		fputs(line[0] == '%' ? line + 1 : line, stdout);
+	}
+	free(line);
+	fflush(stdout);
+	if (code < 0) {
+		warnx("leashd closed the connection before replying");
+		return PROTOCOL_EXIT_ERROR;
+	}
+	return code;
+}
+
+/* Sends one command (already split into words) and prints the reply. */
+static int
+run(FILE **conn, int argc, char **argv)
+{
+	const struct control_command *cmd;
+	struct buf req = { 0 };
+	int code;
+
+	if (argc == 0)
+		return PROTOCOL_EXIT_OK;
+	if ((cmd = control_command_find(argv[0])) == NULL) {
+		warnx("unknown command: %s (try help)", argv[0]);
+		return PROTOCOL_EXIT_USAGE;
+	}
+	if (argc - 1 < cmd->min_args ||
+	    (cmd->max_args >= 0 && argc - 1 > cmd->max_args)) {
+		warnx("usage: %s", cmd->usage);
+		return PROTOCOL_EXIT_USAGE;
+	}
+	if (strcmp(cmd->name, "help") == 0 && !json) {
+		usage(stdout);
+		return PROTOCOL_EXIT_OK;
+	}
+	if (json)
+		buf_puts(&req, "json ");
+	for (int i = 0; i < argc; i++) {
+		if (argv[i][0] == '\0' || strpbrk(argv[i], " \t\r\n") != NULL) {
+			warnx("bad argument: \"%s\"", argv[i]);
+			buf_reset(&req);
+			return PROTOCOL_EXIT_USAGE;
+		}
+		buf_printf(&req, "%s%s", i ? " " : "", argv[i]);
+	}
+	buf_putc(&req, '\n');
+	if (req.n > PROTOCOL_REQUEST_MAX) {
+		warnx("command too long");
+		buf_reset(&req);
+		return PROTOCOL_EXIT_USAGE;
+	}
+	if (*conn == NULL && (*conn = connect_leashd(&code)) == NULL) {
+		buf_reset(&req);
+		return code;
+	}
+	if (fwrite(req.p, 1, req.n, *conn) != req.n || fflush(*conn) != 0) {
+		warn("cannot send to leashd");
+		buf_reset(&req);
+		return PROTOCOL_EXIT_ERROR;
+	}
+	buf_reset(&req);
+	code = read_reply(*conn);
+	if (code == PROTOCOL_EXIT_DENIED || strcmp(cmd->name, "shutdown") == 0) {
+		fclose(*conn);
+		*conn = NULL;
+	}
+	return code;
+}
+
+static int
+interactive(void)
+{
+	char *line = NULL, *argv[PROTOCOL_ARGS_MAX], *save, *w;
+	size_t cap = 0;
+	FILE *conn = NULL;
+	bool tty = isatty(0);
+	int argc, code = 0;
+
+	for (;;) {
+		if (tty) {
+			fputs("leash> ", stdout);
+			fflush(stdout);
+		}
+		if (getline(&line, &cap, stdin) < 0)
+			break;
+		argc = 0;
+		for (w = strtok_r(line, " \t\r\n", &save); w != NULL &&
+		    argc < PROTOCOL_ARGS_MAX; w = strtok_r(NULL, " \t\r\n", &save))
+			argv[argc++] = w;
+		if (argc > 0 && (strcmp(argv[0], "quit") == 0 ||
+		    strcmp(argv[0], "exit") == 0))
+			break;
+		code = run(&conn, argc, argv);
+	}
+	if (tty)
+		putchar('\n');
+	free(line);
+	if (conn != NULL)
+		fclose(conn);
+	return code;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "configuration", required_argument, NULL, 'c' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct config_diag diag;
+	struct config *cfg = NULL;
+	const char *config_path = NULL;
+	char *path = NULL;
+	FILE *conn = NULL;
+	int ch, code;
+
+	/* "+": options after the command belong to it (tail -f). */
+	while ((ch = getopt_long(argc, argv, "+c:s:jh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 's':
+			socket_path = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return PROTOCOL_EXIT_USAGE;
+		}
+	}
+	if (socket_path == NULL) {
+		if (config_path != NULL) {
+			if ((cfg = config_load(config_path, &diag)) == NULL) {
+				for (size_t i = 0; i < diag.nerrors; i++)
+					warnx("%s", diag.errors[i]);
+				config_diag_free(&diag);
+				return PROTOCOL_EXIT_USAGE;
+			}
+			config_diag_free(&diag);
+		}
+		socket_path = path = config_control_socket(cfg);
+		config_free(cfg);
+	}
+	if (optind == argc)
+		code = interactive();
+	else
+		code = run(&conn, argc - optind, argv + optind);
+	if (conn != NULL)
+		fclose(conn);
+	free(path);
+	return code;
+}
