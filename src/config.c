@@ -51,7 +51,9 @@ struct loader {
 	bool at_line_start;
 	bool continuation;	/* current line starts with whitespace */
 	bool in_section;	/* a header was seen in this file */
-	int depth;
+	bool have_key;		/* an indented line may continue a value */
+	char *stack[INCLUDE_DEPTH_MAX + 2];	/* files being read (realpath) */
+	int nstack;
 };
 
 static void diag_add(char ***v, size_t *n, size_t *cap, char *msg)
@@ -160,11 +162,13 @@ loader_read(char *str, int num, void *arg)
 		l->continuation = *p == ' ' || *p == '\t';
 		while (isspace((unsigned char)*p))
 			p++;
-		if (*p == '[' && (end = strchr(p, ']')) != NULL) {
+		if (*p == '[' && !(l->continuation && l->have_key) &&
+		    (end = strchr(p, ']')) != NULL) {
 			*end = '\0';
 			section_new(l, p + 1);
 			*end = ']';
 			l->in_section = true;
+			l->have_key = false;
 		}
 	}
 	l->at_line_start = strchr(str, '\n') != NULL;
@@ -180,6 +184,7 @@ loader_handler(void *arg, const char *section, const char *key, const char *valu
 	char *joined;
 
 	(void)section;
+	l->have_key = true;
 	if (!l->in_section) {
 		diag_error(l->diag, l->file, l->lineno,
 		    "%s: key outside of any [section]", key);
@@ -240,8 +245,10 @@ static void
 loader_read_file(struct loader *l, const char *path, int depth,
     const char *from_file, int from_line)
 {
-	size_t first = l->nsections;
+	size_t first = l->nsections, last;
 	const char *saved_file = l->file;
+	bool saved_have_key = l->have_key;
+	char *real = NULL;
 	FILE *saved_fp = l->fp;
 	int saved_line = l->lineno;
 	bool saved_start = l->at_line_start, saved_in = l->in_section;
@@ -250,8 +257,20 @@ loader_read_file(struct loader *l, const char *path, int depth,
 
 	if (depth > INCLUDE_DEPTH_MAX) {
 		diag_error(l->diag, from_file, from_line,
-		    "include: too deeply nested (a loop?) at %s", path);
+		    "include: nested more than %d deep at %s", INCLUDE_DEPTH_MAX,
+		    path);
 		return;
+	}
+	if ((real = realpath(path, NULL)) != NULL) {
+		for (int i = 0; i < l->nstack; i++) {
+			if (l->stack[i] != NULL && strcmp(l->stack[i], real) == 0) {
+				diag_error(l->diag, from_file, from_line,
+				    "include: %s is already being read (an "
+				    "include loop)", path);
+				free(real);
+				return;
+			}
+		}
 	}
 	if ((l->fp = fopen(path, "re")) == NULL) {
 		if (from_file != NULL)
@@ -261,23 +280,25 @@ loader_read_file(struct loader *l, const char *path, int depth,
 			diag_error(l->diag, path, 0, "cannot open: %s",
 			    strerror(errno));
 		l->fp = saved_fp;
+		free(real);
 		return;
 	}
 	l->file = path;
 	l->lineno = 0;
 	l->at_line_start = true;
 	l->in_section = false;
+	l->have_key = false;
+	l->stack[l->nstack++] = real;
 	rc = ini_parse_stream(loader_read, l, loader_handler, l);
 	if (rc > 0)
 		diag_error(l->diag, path, rc,
 		    "syntax error (expected [section], key = value or a comment)");
 	fclose(l->fp);
 
-	/* Keep copies of the name: sections store their own. */
-	for (size_t i = first; i < l->nsections; i++) {
+	/* Only this file's sections: includes add more as we go. */
+	last = l->nsections;
+	for (size_t i = first; i < last; i++) {
 		struct section *s = l->sections[i];
-		if (strcmp(s->file, path) != 0)
-			continue;	/* read by a nested include */
 		if (strcmp(s->name, "leashd") == 0 &&
 		    (e = section_get(s, "include")) != NULL) {
 			e->used = true;
@@ -293,6 +314,8 @@ loader_read_file(struct loader *l, const char *path, int depth,
 	l->lineno = saved_line;
 	l->at_line_start = saved_start;
 	l->in_section = saved_in;
+	l->have_key = saved_have_key;
+	free(l->stack[--l->nstack]);
 }
 
 /* The keys of [program:NAME]. */
@@ -831,7 +854,9 @@ config_load(const char *path, struct config_diag *diag)
 		    (c->nprograms + 1) * sizeof(*c->programs));
 		c->programs[c->nprograms++] = p;
 	}
-	qsort(c->programs, c->nprograms, sizeof(*c->programs), program_cmp);
+	if (c->nprograms > 1)
+		qsort(c->programs, c->nprograms, sizeof(*c->programs),
+		    program_cmp);
 
 	for (size_t i = 0; i < l.nsections; i++)
 		section_free(l.sections[i]);

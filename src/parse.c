@@ -387,7 +387,7 @@ parse_environment(const char *s, char ***env, const char **why)
 		for (size_t i = 0; i < klen; i++)
 			buf_putc(&w, s[i]);
 		buf_putc(&w, '=');
-		s = eq + 1;
+		s = skip_space(eq + 1);
 		/* A value may contain unquoted spaces: read words until a comma. */
 		for (;;) {
 			if (scan_word(&s, ",", &w, why) != 0)

@@ -76,18 +76,19 @@ write_file(const char *rel, const char *text)
 static struct config *
 load(const char *rel, const char *text, struct config_diag *d)
 {
-	char buf[16384], *o = buf;
-	const char *p;
+	struct buf b = { 0 };
+	const char *p, *path;
 
-	for (p = text; *p != '\0' && o < buf + sizeof(buf) - PATH_MAX; p++) {
+	for (p = text; *p != '\0'; p++) {
 		if (strncmp(p, "@T@", 3) == 0) {
-			o += snprintf(o, PATH_MAX, "%s", tmpdir);
+			buf_puts(&b, tmpdir);
 			p += 2;
 		} else
-			*o++ = *p;
+			buf_putc(&b, *p);
 	}
-	*o = '\0';
-	return config_load(write_file(rel, buf), d);
+	path = write_file(rel, b.p != NULL ? b.p : "");
+	buf_reset(&b);
+	return config_load(path, d);
 }
 
 static void
@@ -630,6 +631,45 @@ test_command_environment(void)
 	config_diag_free(&d);
 }
 
+/* Lines far longer than inih's default buffer. */
+static void
+test_long_lines(void)
+{
+	struct config_diag d;
+	struct config *c;
+	const struct program_config *p;
+	char *t, *want;
+	size_t len = 0;
+
+	t = xstrdup("[program:long]\ncommand = /bin/echo");
+	for (int i = 0; i < 3000; i++) {
+		char *n = xasprintf("%s w%d", t, i);
+
+		free(t);
+		t = n;
+	}
+	want = xasprintf("%s\nbogus = 1\n", t);
+	free(t);
+	len = strlen(want);
+	c = load("long.ini", want, &d);
+	free(want);
+	p = prog(c, "long");
+	check(p != NULL, &d, "a %zu-byte command line loads", len);
+	{
+		size_t n = 0;
+
+		while (p != NULL && p->procs[0].argv[n] != NULL)
+			n++;
+		ok(n == 3001, "... into 3001 words (%zu)", n);
+		is_str(p != NULL ? p->procs[0].argv[3000] : NULL, "w2999",
+		    "... the last word intact");
+	}
+	check(has_warning(&d, tpath("long.ini"), 3, "bogus"), &d,
+	    "the line after a long line has the right number");
+	config_free(c);
+	config_diag_free(&d);
+}
+
 static void
 test_sorting(void)
 {
@@ -781,6 +821,26 @@ test_multiline(void)
 		ok(0, "program ml loaded");
 	check(has_warning(&d, tpath("multi.ini"), 9, "bogus"), &d,
 	    "line numbers stay right after continuation lines");
+	config_free(c);
+	config_diag_free(&d);
+
+	/* inih reads an indented line after a key as a continuation even
+	 * when it looks like a section header; leash must agree. */
+	c = load("multi3.ini",
+	    "[program:br]\n"				/* 1 */
+	    "command = /usr/bin/python3 -c\n"		/* 2 */
+	    "    [print(i) for i in range(3)]\n"	/* 3 */
+	    "priority = 1\n",				/* 4 */
+	    &d);
+	check(c != NULL && d.nerrors == 0 && d.nwarnings == 0, &d,
+	    "an indented continuation line starting with '[' loads cleanly");
+	p = prog(c, "br");
+	is_str(p != NULL ? joinv(p->procs[0].argv) : NULL,
+	    "[/usr/bin/python3|-c|[print(i)|for|i|in|range(3)]]",
+	    "... and is part of the command, not a section");
+	ok(p != NULL && p->priority == 1,
+	    "... and the key after it stays in [program:br] (priority %ld)",
+	    p != NULL ? p->priority : -1L);
 	config_free(c);
 	config_diag_free(&d);
 
@@ -1470,6 +1530,7 @@ main(void)
 	test_all_keys();
 	test_expansion();
 	test_command_environment();
+	test_long_lines();
 	test_sorting();
 	test_include();
 	test_multiline();
