@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/sysinfo.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -329,6 +330,9 @@ enum key_type {
 	KEY_UMASK,
 	KEY_EXITCODES,
 	KEY_AUTORESTART,
+	KEY_MEMSIZE,		/* a size, or a percentage of the machine's memory */
+	KEY_SOURCE,
+	KEY_READY,
 };
 
 struct key_def {
@@ -366,8 +370,28 @@ static const struct key_def program_keys[] = {
 	{ "stderr_logfile", KEY_STRING, P(stderr_logfile), "AUTO", 0, 0 },
 	{ "stderr_logfile_maxbytes", KEY_SIZE, P(stderr_logfile_maxbytes), "50M", 0, 0 },
 	{ "stderr_logfile_backups", KEY_INT, P(stderr_logfile_backups), "10", 0, 1000 },
+	{ "memory_limit", KEY_MEMSIZE, P(memory_limit), "0", 0, 0 },
+	{ "memory_max", KEY_MEMSIZE, P(memory_max), "0", 0, 0 },
+	{ "memory_source", KEY_SOURCE, P(memory_source), "auto", 0, 0 },
+	{ "memory_interval", KEY_DURATION, P(memory_interval), "1s", 0, 0 },
+	{ "memory_samples", KEY_INT, P(memory_samples), "2", 1, 1000 },
+	{ "drain_signal", KEY_SIGNAL, P(drain_signal), "TERM", 0, 0 },
+	{ "drain_timeout", KEY_DURATION, P(drain_timeout), "30s", 0, 0 },
+	{ "max_replacing", KEY_INT, P(max_replacing), "1", 1, 100000 },
+	{ "ready", KEY_READY, P(ready), "startsecs", 0, 0 },
 };
 #undef P
+
+/* Total RAM, for sizes given as a percentage. */
+static uint64_t
+total_memory(void)
+{
+	struct sysinfo si;
+
+	if (sysinfo(&si) != 0)
+		return 0;
+	return (uint64_t)si.totalram * si.mem_unit;
+}
 
 /* Parses one value into its field.  Returns -1 with *why on a bad value. */
 static int
@@ -397,6 +421,25 @@ key_parse(const struct key_def *k, const char *v, void *base, const char **why)
 		return parse_umask(v, (int *)field, why);
 	case KEY_EXITCODES:
 		return parse_exitcodes(v, (uint64_t *)field, why);
+	case KEY_MEMSIZE:
+		return parse_size(v, total_memory(), (uint64_t *)field, why);
+	case KEY_SOURCE:
+		if (memory_parse_source(v, (enum memory_source *)field) != 0) {
+			*why = "must be auto, cgroup, rss, pss or uss";
+			return -1;
+		}
+		return 0;
+	case KEY_READY:
+		if (strcasecmp(v, "startsecs") == 0) {
+			*(enum ready_kind *)field = READY_STARTSECS;
+			return 0;
+		}
+		if (strcasecmp(v, "notify") == 0) {
+			*(enum ready_kind *)field = READY_NOTIFY;
+			return 0;
+		}
+		*why = "must be startsecs or notify";
+		return -1;
 	case KEY_AUTORESTART:
 		if (strcasecmp(v, "unexpected") == 0) {
 			*(enum autorestart *)field = AUTORESTART_UNEXPECTED;
@@ -438,6 +481,12 @@ key_equal(const struct key_def *k, const void *a, const void *b)
 		return memcmp(fa, fb, 4 * sizeof(uint64_t)) == 0;
 	case KEY_AUTORESTART:
 		return *(const enum autorestart *)fa == *(const enum autorestart *)fb;
+	case KEY_MEMSIZE:
+		return *(const uint64_t *)fa == *(const uint64_t *)fb;
+	case KEY_SOURCE:
+		return *(const enum memory_source *)fa == *(const enum memory_source *)fb;
+	case KEY_READY:
+		return *(const enum ready_kind *)fa == *(const enum ready_kind *)fb;
 	}
 	return false;
 }
@@ -701,6 +750,17 @@ program_load(struct config_diag *d, struct section *s, const char *name,
 		    p->process_name);
 		goto bad;
 	}
+	if (p->memory_max != 0 && p->memory_limit != 0 &&
+	    p->memory_max <= p->memory_limit) {
+		diag_error(d, s->file, key_line(s, "memory_max"),
+		    "[%s] memory_max: must be above memory_limit", s->name);
+		goto bad;
+	}
+	if (p->memory_interval < 0.01) {
+		diag_error(d, s->file, key_line(s, "memory_interval"),
+		    "[%s] memory_interval: must be at least 10ms", s->name);
+		goto bad;
+	}
 	if (p->user != NULL && getpwnam(p->user) == NULL) {
 		diag_error(d, s->file, key_line(s, "user"),
 		    "[%s] user: no such user \"%s\"", s->name, p->user);
@@ -744,6 +804,12 @@ leashd_section_load(struct config_diag *d, struct section *s, struct config *c)
 				continue;
 			}
 			c->loglevel = level;
+		} else if (strcasecmp(e->key, "use_cgroups") == 0) {
+			const char *why;
+			if (parse_bool(e->value, &c->use_cgroups, &why) != 0)
+				diag_error(d, s->file, e->line,
+				    "[leashd] use_cgroups: \"%s\": %s", e->value,
+				    why);
 		} else if (strcasecmp(e->key, "childlogdir") == 0) {
 			free(c->childlogdir);
 			c->childlogdir = xstrdup(e->value);
@@ -809,6 +875,7 @@ config_load(const char *path, struct config_diag *diag)
 
 	c->file = xstrdup(path);
 	c->loglevel = LOG_LEVEL_INFO;
+	c->use_cgroups = true;
 	loader_read_file(&l, path, 0, NULL, 0);
 
 	for (size_t i = 0; i < l.nsections; i++) {

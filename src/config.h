@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <stddef.h>
 
+#include "memory.h"
+
 #define CONFIG_EX_CONFIG 78	/* sysexits.h EX_CONFIG */
 
 enum autorestart {
@@ -21,6 +23,13 @@ enum autorestart {
 };
 
 /* Where a worker's stdout or stderr goes. */
+/* When a started process counts as ready (RUNNING, or a replacement
+ * that may take over). */
+enum ready_kind {
+	READY_STARTSECS,	/* alive for startsecs */
+	READY_NOTIFY,		/* sent READY=1 on NOTIFY_SOCKET */
+};
+
 struct logfile_config {
 	char *path;		/* NULL for NONE; "AUTO" resolved already */
 	uint64_t maxbytes;	/* rotate when the file would grow past this; 0: never */
@@ -64,6 +73,16 @@ struct program_config {
 	uint64_t stdout_logfile_maxbytes, stderr_logfile_maxbytes;
 	long stdout_logfile_backups, stderr_logfile_backups;
 
+	/* Memory and drain-then-replace (0: no limit). */
+	uint64_t memory_limit, memory_max;
+	enum memory_source memory_source;
+	double memory_interval;
+	long memory_samples;
+	int drain_signal;
+	double drain_timeout;
+	long max_replacing;
+	enum ready_kind ready;
+
 	struct process_config *procs;	/* numprocs of them */
 };
 
@@ -73,6 +92,7 @@ struct config {
 	char *control_group;
 	char *childlogdir;
 	int loglevel;
+	bool use_cgroups;	/* one cgroup per worker when possible */
 	struct program_config **programs;	/* sorted by priority, then name */
 	size_t nprograms;
 };

@@ -50,8 +50,9 @@ struct control_client {
 	struct strv names;
 	size_t next_reload;	/* WAIT_RELOAD: names[< next_reload] begun */
 	bool *skipped;		/* WAIT_RELOAD: was not running, left alone */
+	unsigned long *base;	/* WAIT_RELOAD: reload count before */
 	/* tail -f */
-	struct output *follow;
+	struct logfile *follow;
 };
 
 struct control {
@@ -255,22 +256,15 @@ format_uptime(double secs, char *buf, size_t len)
 		    s % 60);
 }
 
-static unsigned long
-restarts_total(const struct worker *w)
-{
-	unsigned long n = 0;
-
-	for (int r = 0; r < REASON_MAX; r++)
-		n += w->restarts[r];
-	return n;
-}
-
-/* What supervisorctl shows after the state: why it is not running. */
+/* What supervisorctl shows after the state: why it is not running, or
+ * what leash is doing with it. */
 static void
 describe(const struct worker *w, char *buf, size_t len)
 {
+	const struct program_config *cfg = w->prog->cfg;
 	int st = w->last_status;
-	char sb[16];
+	char sb[16], a[16], b[16];
+	size_t n = 0;
 
 	buf[0] = '\0';
 	switch (w->state) {
@@ -278,7 +272,7 @@ describe(const struct worker *w, char *buf, size_t len)
 	case WORKER_FATAL:
 		if (w->spawn_error != NULL) {
 			snprintf(buf, len, "spawn error: %s", w->spawn_error);
-			break;
+			return;
 		}
 		/* FALLTHROUGH */
 	case WORKER_EXITED:
@@ -290,14 +284,29 @@ describe(const struct worker *w, char *buf, size_t len)
 			snprintf(buf, len, "%skilled by SIG%s",
 			    w->state == WORKER_EXITED ? "" : "exited too quickly, ",
 			    signal_name(WTERMSIG(st), sb));
-		break;
+		return;
 	case WORKER_STOPPED:
 		if (w->last_pid == 0)
 			snprintf(buf, len, "not started");
-		break;
+		return;
 	default:
 		break;
 	}
+	if (w->candidate != NULL && n < len)
+		n += snprintf(buf + n, len - n, "replacing: new pid %d starting; ",
+		    (int)w->candidate->pid);
+	for (size_t i = 0; i < w->ndraining && n < len; i++)
+		n += snprintf(buf + n, len - n, "draining pid %d; ",
+		    (int)w->draining[i]->pid);
+	if (w->footprint_over && n < len)
+		n += snprintf(buf + n, len - n, "footprint %s exceeds "
+		    "memory_limit %s; ", memory_human(w->footprint, a),
+		    memory_human(cfg->memory_limit, b));
+	else if (w->replace_failures > 0 && n < len)
+		n += snprintf(buf + n, len - n, "%ld failed replacements; ",
+		    w->replace_failures);
+	if (n >= 2 && n < len)
+		buf[n - 2] = '\0';
 }
 
 static int
@@ -305,6 +314,34 @@ worker_order(const void *a, const void *b)
 {
 	return strcmp((*(struct worker *const *)a)->fullname,
 	    (*(struct worker *const *)b)->fullname);
+}
+
+static void
+json_memory(struct buf *b, const struct worker *w)
+{
+	const struct program_config *cfg = w->prog->cfg;
+	const struct instance *m = w->main;
+	double eta;
+
+	buf_puts(b, ",\"memory\":{\"source\":");
+	json_string(b, memory_source_name(w->prog->source));
+	buf_printf(b, ",\"limit\":%llu,\"max\":%llu",
+	    (unsigned long long)cfg->memory_limit,
+	    (unsigned long long)cfg->memory_max);
+	if (m == NULL || !m->sampled) {
+		buf_puts(b, ",\"current\":null,\"peak\":null,\"rate\":null,"
+		    "\"trend\":null,\"eta\":null}");
+		return;
+	}
+	buf_printf(b, ",\"current\":%llu,\"peak\":%llu,\"rate\":%.0f,\"trend\":",
+	    (unsigned long long)m->mem.current, (unsigned long long)m->mem.peak,
+	    memory_rate(&m->mem));
+	json_string(b, memory_trend_name(memory_trend(&m->mem)));
+	eta = cfg->memory_limit ? memory_eta(&m->mem, cfg->memory_limit) : -1;
+	if (eta >= 0)
+		buf_printf(b, ",\"eta\":%.1f}", eta);
+	else
+		buf_puts(b, ",\"eta\":null}");
 }
 
 static void
@@ -321,7 +358,7 @@ status_json(struct control_client *c, struct match *m)
 	buf_puts(&b, "},\"processes\":[");
 	for (size_t i = 0; i < m->n; i++) {
 		const struct worker *w = m->w[i];
-		bool up = w->pid > 0;
+		pid_t pid = worker_pid(w);
 
 		describe(w, desc, sizeof(desc));
 		buf_puts(&b, i ? ",{\"name\":" : "{\"name\":");
@@ -334,30 +371,44 @@ status_json(struct control_client *c, struct match *m)
 		json_string(&b, worker_state_name(w->state));
 		buf_puts(&b, ",\"want\":");
 		json_string(&b, w->want == WANT_UP ? "up" : "down");
-		if (up)
+		if (pid > 0)
 			buf_printf(&b, ",\"pid\":%d,\"start_time\":%.3f,"
-			    "\"uptime\":%.3f", (int)w->pid, w->start_time,
-			    now - w->start_time);
+			    "\"uptime\":%.3f", (int)pid, w->main->start_time,
+			    now - w->main->start_time);
 		else
 			buf_puts(&b, ",\"pid\":null,\"start_time\":null,"
 			    "\"uptime\":null");
+		if (w->candidate != NULL)
+			buf_printf(&b, ",\"replacement_pid\":%d",
+			    (int)w->candidate->pid);
+		else
+			buf_puts(&b, ",\"replacement_pid\":null");
+		buf_puts(&b, ",\"draining_pids\":[");
+		for (size_t j = 0; j < w->ndraining; j++)
+			buf_printf(&b, "%s%d", j ? "," : "",
+			    (int)w->draining[j]->pid);
+		buf_putc(&b, ']');
+		json_memory(&b, w);
 		buf_printf(&b, ",\"restarts\":%lu,\"restarts_by_reason\":{",
-		    restarts_total(w));
+		    worker_restarts(w));
 		for (int r = REASON_EXIT; r < REASON_MAX; r++)
 			buf_printf(&b, "%s\"%s\":%lu", r == REASON_EXIT ? "" : ",",
 			    restart_reason_name(r), w->restarts[r]);
 		buf_puts(&b, "},\"last_reason\":");
 		json_string(&b, w->last_reason == REASON_NONE ? NULL :
 		    restart_reason_name(w->last_reason));
-		if (w->last_pid > 0 && !up && WIFEXITED(w->last_status))
+		if (w->last_pid > 0 && pid == 0 && WIFEXITED(w->last_status))
 			buf_printf(&b, ",\"exit_status\":%d,\"exit_signal\":null",
 			    WEXITSTATUS(w->last_status));
-		else if (w->last_pid > 0 && !up && WIFSIGNALED(w->last_status))
+		else if (w->last_pid > 0 && pid == 0 &&
+		    WIFSIGNALED(w->last_status))
 			buf_printf(&b, ",\"exit_status\":null,\"exit_signal\":%d",
 			    WTERMSIG(w->last_status));
 		else
 			buf_puts(&b, ",\"exit_status\":null,\"exit_signal\":null");
-		buf_puts(&b, ",\"spawn_error\":");
+		buf_printf(&b, ",\"footprint_exceeds_limit\":%s,"
+		    "\"replace_failures\":%ld,\"spawn_error\":",
+		    w->footprint_over ? "true" : "false", w->replace_failures);
 		json_string(&b, w->spawn_error);
 		buf_puts(&b, ",\"description\":");
 		json_string(&b, desc);
@@ -367,43 +418,65 @@ status_json(struct control_client *c, struct match *m)
 	reply_json(c, &b);
 }
 
+/* "12M/256M" and an arrow for the trend, or "-". */
+static void
+format_memory(const struct worker *w, char *buf, size_t len)
+{
+	const struct program_config *cfg = w->prog->cfg;
+	const struct instance *m = w->main;
+	char a[16], b[16];
+	enum memory_trend t;
+
+	if (m == NULL || !m->sampled) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	t = memory_trend(&m->mem);
+	snprintf(buf, len, "%s%s%s%s", memory_human(m->mem.current, a),
+	    cfg->memory_limit ? "/" : "",
+	    cfg->memory_limit ? memory_human(cfg->memory_limit, b) : "",
+	    t == TREND_GROWING ? " ^" : t == TREND_LEVELLED ? " =" : "");
+}
+
 static int
 cmd_status(struct control_client *c, int argc, char **argv)
 {
 	struct leashd *d = c->ctl->d;
 	struct match m = { 0 };
-	char up[32], desc[512], pid[16];
+	char up[32], desc[512], pid[16], mem[48];
 	size_t width = 4;
 	int bad = 0, code = PROTOCOL_EXIT_OK;
 
-	if (argc == 0) {
-		char *all = "all";
-		match_name(d, all, &m);
-	} else
+	if (argc == 0)
+		match_name(d, "all", &m);
+	else
 		bad = resolve(c, argc, argv, &m);
-	qsort(m.w, m.n, sizeof(*m.w), worker_order);
+	if (m.n > 1)
+		qsort(m.w, m.n, sizeof(*m.w), worker_order);
 	if (c->json)
 		status_json(c, &m);
 	else {
 		for (size_t i = 0; i < m.n; i++)
 			if (strlen(m.w[i]->fullname) > width)
 				width = strlen(m.w[i]->fullname);
-		reply(c, "%-*s  %-9s %-7s %-11s %-8s %-8s %s", (int)width,
-		    "NAME", "STATE", "PID", "UPTIME", "RESTARTS", "LAST", "INFO");
+		reply(c, "%-*s  %-9s %-7s %-11s %-16s %-8s %-10s %s", (int)width,
+		    "NAME", "STATE", "PID", "UPTIME", "MEMORY", "RESTARTS",
+		    "LAST", "INFO");
 		for (size_t i = 0; i < m.n; i++) {
 			const struct worker *w = m.w[i];
-			if (w->pid > 0) {
-				format_uptime(ev_now(d->loop) - w->start_time,
-				    up, sizeof(up));
-				snprintf(pid, sizeof(pid), "%d", (int)w->pid);
+			if (worker_pid(w) > 0) {
+				format_uptime(ev_now(d->loop) -
+				    w->main->start_time, up, sizeof(up));
+				snprintf(pid, sizeof(pid), "%d", (int)worker_pid(w));
 			} else {
 				strcpy(up, "-");
 				strcpy(pid, "-");
 			}
+			format_memory(w, mem, sizeof(mem));
 			describe(w, desc, sizeof(desc));
-			reply(c, "%-*s  %-9s %-7s %-11s %-8lu %-8s %s",
+			reply(c, "%-*s  %-9s %-7s %-11s %-16s %-8lu %-10s %s",
 			    (int)width, w->fullname, worker_state_name(w->state),
-			    pid, up, restarts_total(w),
+			    pid, up, mem, worker_restarts(w),
 			    w->last_reason == REASON_NONE ? "-" :
 			    restart_reason_name(w->last_reason), desc);
 		}
@@ -424,6 +497,7 @@ wait_begin(struct control_client *c, enum wait_kind kind, struct match *m)
 	c->busy = true;
 	c->next_reload = 0;
 	c->skipped = xcalloc(m->n, sizeof(*c->skipped));
+	c->base = xcalloc(m->n, sizeof(*c->base));
 	for (size_t i = 0; i < m->n; i++)
 		strv_push(&c->names, xstrdup(m->w[i]->fullname));
 }
@@ -432,7 +506,9 @@ static bool
 settled(enum wait_kind kind, const struct worker *w)
 {
 	if (kind == WAIT_STOP)
-		return worker_is_down(w);
+		return worker_is_down(w) && !worker_replacing(w);
+	if (kind == WAIT_RELOAD)
+		return w->candidate == NULL;
 	return w->state == WORKER_RUNNING || w->state == WORKER_FATAL ||
 	    (worker_is_down(w) && w->want == WANT_DOWN) ||
 	    w->state == WORKER_EXITED;
@@ -503,8 +579,8 @@ cmd_reload(struct control_client *c, int argc, char **argv)
 	int bad;
 
 	if (argc == 0) {
-		char *all = "all";
-		bad = resolve(c, 1, &all, &m);
+		char all[] = "all", *v[] = { all };
+		bad = resolve(c, 1, v, &m);
 	} else
 		bad = resolve(c, argc, argv, &m);
 	if (bad || m.n == 0) {
@@ -533,7 +609,7 @@ client_progress(struct control_client *c)
 		while (c->next_reload < c->names.n) {
 			if (c->next_reload > 0 &&
 			    (w = find_worker(d, c->names.v[c->next_reload - 1])) != NULL &&
-			    !settled(WAIT_START, w))
+			    !settled(WAIT_RELOAD, w))
 				return;
 			w = find_worker(d, c->names.v[c->next_reload++]);
 			if (w == NULL)
@@ -544,8 +620,9 @@ client_progress(struct control_client *c)
 				continue;
 			}
 			log_info("control", "%s: reload", w->fullname);
-			worker_stop(w);
-			worker_start(w, REASON_RELOAD);
+			c->base[c->next_reload - 1] = w->restarts[REASON_RELOAD];
+			if (worker_replace(w, REASON_RELOAD) != 0)
+				c->skipped[c->next_reload - 1] = true;
 			return;
 		}
 	}
@@ -568,8 +645,12 @@ client_progress(struct control_client *c)
 		} else if (c->wait == WAIT_STOP) {
 			msg = "stopped";
 			ok = true;
+		} else if (c->wait == WAIT_RELOAD) {
+			ok = w->restarts[REASON_RELOAD] > c->base[i];
+			msg = ok ? "reloaded" : "ERROR (the replacement did not "
+			    "become ready; the old process keeps serving)";
 		} else if (w->state == WORKER_RUNNING) {
-			msg = c->wait == WAIT_RELOAD ? "reloaded" : "started";
+			msg = "started";
 			ok = true;
 		} else if (w->spawn_error != NULL) {
 			msg = "ERROR (spawn error)";
@@ -598,6 +679,8 @@ client_progress(struct control_client *c)
 	strv_free(&c->names);
 	free(c->skipped);
 	c->skipped = NULL;
+	free(c->base);
+	c->base = NULL;
 	c->wait = WAIT_NONE;
 	c->busy = false;
 	reply_end(c, code);
@@ -634,10 +717,10 @@ cmd_signal(struct control_client *c, int argc, char **argv)
 	bad = resolve(c, argc - 1, argv + 1, &m);
 	for (size_t i = 0; i < m.n; i++) {
 		struct worker *w = m.w[i];
-		if (w->pid <= 0) {
+		if (worker_pid(w) <= 0) {
 			reply(c, "%s: ERROR (not running)", w->fullname);
 			bad++;
-		} else if (kill(w->pid, sig) != 0) {
+		} else if (kill(worker_pid(w), sig) != 0) {
 			reply(c, "%s: ERROR (%s)", w->fullname, strerror(errno));
 			bad++;
 		} else
@@ -668,13 +751,13 @@ cmd_pid(struct control_client *c, int argc, char **argv)
 		if (c->json) {
 			buf_puts(&b, i ? ",{\"name\":" : "{\"name\":");
 			json_string(&b, m.w[i]->fullname);
-			if (m.w[i]->pid > 0)
-				buf_printf(&b, ",\"pid\":%d}", (int)m.w[i]->pid);
+			if (worker_pid(m.w[i]) > 0)
+				buf_printf(&b, ",\"pid\":%d}", (int)worker_pid(m.w[i]));
 			else
 				buf_puts(&b, ",\"pid\":null}");
 		} else
-			reply(c, "%d", (int)m.w[i]->pid);
-		if (m.w[i]->pid <= 0)
+			reply(c, "%d", (int)worker_pid(m.w[i]));
+		if (worker_pid(m.w[i]) <= 0)
 			bad++;
 	}
 	if (c->json) {
@@ -689,7 +772,7 @@ static int
 cmd_tail(struct control_client *c, int argc, char **argv)
 {
 	struct match m = { 0 };
-	struct output *o;
+	struct logfile *o;
 	struct worker *w;
 	const char *name = NULL, *stream = "stdout";
 	long bytes = PROTOCOL_TAIL_DEFAULT, got;
@@ -731,12 +814,12 @@ cmd_tail(struct control_client *c, int argc, char **argv)
 	w = m.w[0];
 	free(m.w);
 	o = strcmp(stream, "stderr") == 0 && !w->prog->cfg->redirect_stderr ?
-	    &w->err : &w->out;
-	if (o->log.path == NULL) {
+	    &w->errlog : &w->outlog;
+	if (o->path == NULL) {
 		reply(c, "%s: ERROR (no log file for %s)", w->fullname, stream);
 		return PROTOCOL_EXIT_ERROR;
 	}
-	if ((fd = open(o->log.path, O_RDONLY | O_CLOEXEC)) >= 0) {
+	if ((fd = open(o->path, O_RDONLY | O_CLOEXEC)) >= 0) {
 		size = lseek(fd, 0, SEEK_END);
 		if (size > bytes)
 			size -= bytes;
@@ -1103,6 +1186,8 @@ client_close(struct control_client *c)
 	strv_free(&c->names);
 	free(c->skipped);
 	c->skipped = NULL;
+	free(c->base);
+	c->base = NULL;
 	c->wait = WAIT_NONE;
 	c->follow = NULL;
 	c->next = ctl->dead;
@@ -1196,7 +1281,7 @@ control_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 }
 
 static void
-control_output_cb(void *arg, struct output *o, const char *data, size_t len)
+control_output_cb(void *arg, struct logfile *o, const char *data, size_t len)
 {
 	struct control *ctl = arg;
 	struct control_client *c, *next;
@@ -1211,7 +1296,7 @@ control_output_cb(void *arg, struct output *o, const char *data, size_t len)
 }
 
 static void
-control_output_gone_cb(void *arg, struct output *o)
+control_output_gone_cb(void *arg, struct logfile *o)
 {
 	struct control *ctl = arg;
 	struct control_client *c, *next;

@@ -338,8 +338,8 @@ leashd_reconcile(struct ev_loop *loop, ev_prepare *w, int revents)
 		for (size_t i = 0; i < d->nprograms; i++) {
 			p = d->programs[i];
 			for (size_t j = 0; j < p->nworkers; j++) {
-				output_reopen(&p->workers[j].out);
-				output_reopen(&p->workers[j].err);
+				logfile_reopen(&p->workers[j].outlog);
+				logfile_reopen(&p->workers[j].errlog);
 			}
 		}
 	}
@@ -382,6 +382,88 @@ leashd_reconcile(struct ev_loop *loop, ev_prepare *w, int revents)
 	control_update(d->control);
 	if (d->shutting_down)
 		leashd_shutdown_step(d);
+}
+
+static void
+cg_retry(struct leashd *d)
+{
+	for (size_t i = 0; i < d->cg_pending.n;) {
+		if (cgroup_remove(d->cg_pending.v[i]) == 0 || errno == ENOENT) {
+			free(d->cg_pending.v[i]);
+			d->cg_pending.v[i] = d->cg_pending.v[--d->cg_pending.n];
+			d->cg_pending.v[d->cg_pending.n] = NULL;
+		} else
+			i++;
+	}
+	if (d->cg_pending.n == 0)
+		ev_timer_stop(d->loop, &d->cg_timer);
+}
+
+static void
+cg_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop;
+	(void)revents;
+	cg_retry(container_of(t, struct leashd, cg_timer));
+}
+
+void
+leashd_remove_cgroup(struct leashd *d, const char *dir)
+{
+	if (cgroup_remove(dir) == 0 || errno == ENOENT)
+		return;
+	/* The kernel lets go of a cgroup a moment after its last exit. */
+	strv_push(&d->cg_pending, xstrdup(dir));
+	if (!ev_is_active(&d->cg_timer))
+		ev_timer_again(d->loop, &d->cg_timer);
+}
+
+pid_t *
+leashd_instance_pids(struct leashd *d, size_t *n)
+{
+	pid_t *v = NULL;
+	size_t cap = 0;
+
+	*n = 0;
+	for (size_t i = 0; i < d->nprograms; i++) {
+		struct program *p = d->programs[i];
+		for (size_t j = 0; j < p->nworkers; j++) {
+			struct worker *w = &p->workers[j];
+			struct instance *all[2] = { w->main, w->candidate };
+			for (size_t k = 0; k < 2 + w->ndraining; k++) {
+				struct instance *in = k < 2 ? all[k] :
+				    w->draining[k - 2];
+				if (in == NULL || in->pid <= 0)
+					continue;
+				if (*n == cap) {
+					cap = cap ? cap * 2 : 64;
+					v = xrealloc(v, cap * sizeof(*v));
+				}
+				v[(*n)++] = in->pid;
+			}
+		}
+	}
+	if (*n > 1)
+		qsort(v, *n, sizeof(*v), pid_compare);
+	return v;
+}
+
+/* Per-worker cgroups, when the kernel and our place in it allow. */
+static void
+leashd_cgroups(struct leashd *d)
+{
+	if (!d->cfg->use_cgroups) {
+		snprintf(d->cg_why, sizeof(d->cg_why), "use_cgroups = false");
+	} else if (cgroup_detect("/proc/self/cgroup", "/proc/self/mountinfo",
+	    &d->cg, d->cg_why, sizeof(d->cg_why)) == 0 &&
+	    cgroup_prepare(&d->cg, d->cg_why, sizeof(d->cg_why)) == 0) {
+		d->cg_usable = true;
+		log_info("cgroup", "one cgroup per worker, in %s (cgroup v%d)",
+		    d->cg.base, d->cg.version == CGROUP_V2 ? 2 : 1);
+		return;
+	}
+	log_info("cgroup", "not using cgroups: %s; worker trees are tracked "
+	    "through /proc", d->cg_why);
 }
 
 void
@@ -547,6 +629,9 @@ leashd_main(int argc, char **argv)
 		ev_loop_destroy(d.loop);
 		return 1;
 	}
+	leashd_cgroups(&d);
+	ev_init(&d.cg_timer, cg_timer_cb);
+	d.cg_timer.repeat = 1.0;
 	leashd_ensure_logdir(d.cfg);
 	log_info("leashd", "leashd %s started (pid %d, %s, %zu programs)",
 	    PACKAGE_VERSION, (int)d.self, d.config_path, d.cfg->nprograms);
@@ -569,6 +654,17 @@ leashd_main(int argc, char **argv)
 	}
 	free(d.programs);
 	free(d.strays);
+	for (int i = 0; i < 50 && d.cg_pending.n > 0; i++) {
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
+		cg_retry(&d);
+		if (d.cg_pending.n > 0)
+			nanosleep(&ts, NULL);
+	}
+	for (size_t i = 0; i < d.cg_pending.n; i++)
+		log_warnx("cgroup", "could not remove %s", d.cg_pending.v[i]);
+	strv_free(&d.cg_pending);
+	ev_timer_stop(d.loop, &d.cg_timer);
+	cgroup_root_free(&d.cg);
 	config_free(d.cfg);
 	ev_loop_destroy(d.loop);
 	return d.exit_code;

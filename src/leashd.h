@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "cgroup.h"
 #include "config.h"
 #include "program.h"
 #include "util.h"
@@ -42,6 +43,12 @@ struct leashd {
 
 	struct control *control;
 
+	struct cgroup_root cg;
+	bool cg_usable;
+	char cg_why[256];
+	struct strv cg_pending;		/* cgroups to remove when empty */
+	ev_timer cg_timer;
+
 	ev_signal sigterm, sigint, sighup, sigusr2;
 	ev_child any_child;
 	ev_prepare prepare;
@@ -60,6 +67,10 @@ int leashd_reload(struct leashd *, bool apply, struct strv *report);
 void leashd_shutdown(struct leashd *);
 /* Something changed that the loop should look at. */
 void leashd_poke(struct leashd *);
+/* Removes a worker's cgroup now, or later once its last member is gone. */
+void leashd_remove_cgroup(struct leashd *, const char *dir);
+/* The pids of every live instance, sorted (free it). */
+pid_t *leashd_instance_pids(struct leashd *, size_t *n);
 
 /* Called by a worker whenever its state changes. */
 void leashd_worker_changed(struct leashd *, struct worker *);

@@ -97,16 +97,32 @@ logfile_write(struct logfile *lf, const char *buf, size_t n)
 }
 
 void
-output_init(struct output *o, const char *owner, const char *path,
-    uint64_t maxbytes, long backups)
+logfile_init(struct logfile *lf, const char *path, uint64_t maxbytes,
+    long backups)
 {
-	memset(o, 0, sizeof(*o));
-	o->owner = owner;
-	o->fd = -1;
-	o->log.fd = -1;
-	o->log.path = path ? xstrdup(path) : NULL;
-	o->log.maxbytes = maxbytes;
-	o->log.backups = backups;
+	lf->path = path ? xstrdup(path) : NULL;
+	lf->fd = -1;
+	lf->size = 0;
+	lf->maxbytes = maxbytes;
+	lf->backups = backups;
+}
+
+void
+logfile_free(struct logfile *lf)
+{
+	if (hooks.gone != NULL)
+		hooks.gone(hooks.arg, lf);
+	logfile_close(lf);
+	free(lf->path);
+	lf->path = NULL;
+}
+
+void
+logfile_reopen(struct logfile *lf)
+{
+	logfile_close(lf);
+	if (lf->path != NULL)
+		logfile_open(lf);
 }
 
 /* Returns 0 at EOF or on error, 1 when the pipe may have more later. */
@@ -119,9 +135,9 @@ output_drain(struct output *o)
 	for (int rounds = 0; rounds < 16; rounds++) {
 		n = read(o->fd, buf, sizeof(buf));
 		if (n > 0) {
-			logfile_write(&o->log, buf, n);
+			logfile_write(o->log, buf, n);
 			if (hooks.data != NULL)
-				hooks.data(hooks.arg, o, buf, n);
+				hooks.data(hooks.arg, o->log, buf, n);
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
@@ -147,9 +163,9 @@ output_cb(struct ev_loop *loop, ev_io *io, int revents)
 }
 
 void
-output_attach(struct output *o, int fd)
+output_attach(struct output *o, struct logfile *log, int fd)
 {
-	output_detach(o);
+	o->log = log;
 	o->fd = fd;
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	ev_io_init(&o->io, output_cb, fd, EV_READ);
@@ -169,23 +185,4 @@ output_detach(struct output *o)
 	ev_io_stop(EV_DEFAULT, &o->io);
 	close(o->fd);
 	o->fd = -1;
-}
-
-void
-output_free(struct output *o)
-{
-	output_detach(o);
-	if (hooks.gone != NULL)
-		hooks.gone(hooks.arg, o);
-	logfile_close(&o->log);
-	free(o->log.path);
-	o->log.path = NULL;
-}
-
-void
-output_reopen(struct output *o)
-{
-	logfile_close(&o->log);
-	if (o->log.path != NULL)
-		logfile_open(&o->log);
 }

@@ -1,6 +1,8 @@
 /*
- * A worker's captured stdout or stderr: a pipe read by leashd and written
+ * A worker's captured stdout or stderr: pipes read by leashd and written
  * to a log file that leashd rotates (stdout_logfile_maxbytes/_backups).
+ * One log file per worker and stream; during a replace the old and the
+ * new process each have a pipe into it.
  */
 #ifndef LEASH_OUTPUT_H
 #define LEASH_OUTPUT_H
@@ -9,40 +11,40 @@
 #include <stdint.h>
 
 struct logfile {
-	char *path;
+	char *path;		/* NULL: output is discarded */
 	int fd;			/* -1 when not open */
 	uint64_t size;
 	uint64_t maxbytes;
 	long backups;
 };
 
+/* The read end of one process's pipe. */
 struct output {
-	struct logfile log;
-	int fd;			/* read end of the pipe, -1 when closed */
+	struct logfile *log;
+	int fd;			/* -1 when closed */
 	ev_io io;
-	const char *owner;	/* for log messages */
 };
 
-void output_init(struct output *, const char *owner, const char *path,
-    uint64_t maxbytes, long backups);
-/* Starts reading from fd (the read end of a fresh pipe). */
-void output_attach(struct output *, int fd);
-/* Reads what is buffered in the pipe now, then stops watching it. */
-void output_detach(struct output *);
-void output_free(struct output *);
-/* Closes and reopens the log file (SIGUSR2, after logrotate). */
-void output_reopen(struct output *);
-
-/* Who else wants a worker's output (tail -f), and when an output goes. */
+/* Who else wants a worker's output (tail -f), and when a log goes away. */
 struct output_hooks {
-	void (*data)(void *arg, struct output *, const char *, size_t);
-	void (*gone)(void *arg, struct output *);
+	void (*data)(void *arg, struct logfile *, const char *, size_t);
+	void (*gone)(void *arg, struct logfile *);
 	void *arg;
 };
 void output_set_hooks(const struct output_hooks *);
 
+void logfile_init(struct logfile *, const char *path, uint64_t maxbytes,
+    long backups);
+void logfile_free(struct logfile *);
 int logfile_open(struct logfile *);
 void logfile_write(struct logfile *, const char *, size_t);
 void logfile_close(struct logfile *);
+/* Closes and reopens the file (SIGUSR2, after logrotate). */
+void logfile_reopen(struct logfile *);
+
+/* Starts reading fd (the read end of a fresh pipe) into log. */
+void output_attach(struct output *, struct logfile *, int fd);
+/* Reads what is buffered in the pipe now, then stops watching it. */
+void output_detach(struct output *);
 
 #endif

@@ -145,9 +145,17 @@ descends_from(const struct proc_table *t, const struct proc_entry *e,
 	return false;
 }
 
+int
+pid_compare(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 size_t
 proc_tree(const struct proc_table *t, pid_t self, pid_t root,
-    const char *token, pid_t **out)
+    const char *token, const pid_t *known, size_t nknown, pid_t **out)
 {
 	pid_t *v = xcalloc(t->n + 1, sizeof(*v));
 	size_t n = 0, before;
@@ -158,7 +166,9 @@ proc_tree(const struct proc_table *t, pid_t self, pid_t root,
 			continue;
 		if ((root > 0 && (e->pid == root || e->pgid == root) &&
 		    descends_from(t, e, self)) ||
-		    (e->ppid == self && token != NULL &&
+		    (e->ppid == self && token != NULL && (known == NULL ||
+		    bsearch(&e->pid, known, nknown, sizeof(pid_t),
+		    pid_compare) == NULL) &&
 		    proc_environ_has(e->pid, TOKEN_KEY, token)))
 			v[n++] = e->pid;
 	}

@@ -24,12 +24,16 @@ void proc_table_free(struct proc_table *);
 /* True when /proc/PID/environ contains the exact string "key=value". */
 bool proc_environ_has(pid_t, const char *key, const char *value);
 /*
- * The pids of one worker's tree: root (if alive), its process group, the
- * children of self whose environment holds token, and all descendants of
- * those.  Returns the number found; *out is allocated.
+ * The pids of one worker's tree: root's process group (root is the
+ * worker's first pid, which leads its group), the children of self whose
+ * environment holds token, and all descendants of those.  known (sorted,
+ * may be NULL) lists children of self that are some worker's own pid, so
+ * their environment need not be read.  Returns the number found; *out is
+ * allocated.
  */
 size_t proc_tree(const struct proc_table *, pid_t self, pid_t root,
-    const char *token, pid_t **out);
+    const char *token, const pid_t *known, size_t nknown, pid_t **out);
+int pid_compare(const void *, const void *);
 /* Sends sig to every pid of the list; returns how many got it. */
 size_t proc_kill_all(const pid_t *, size_t, int sig);
 

@@ -2,12 +2,17 @@
  * The worker state machine, with supervisord's states and rules:
  *
  *   STOPPED/EXITED/FATAL/BACKOFF --start--> STARTING
- *   STARTING --alive startsecs--> RUNNING
+ *   STARTING --ready (alive startsecs)--> RUNNING
  *   STARTING --exit--> BACKOFF (retry after 1 s, 2 s, 3 s ...) or FATAL
  *                      once startretries failed starts are exceeded
  *   RUNNING --exit--> EXITED, then STARTING again if autorestart says so
  *   STARTING/RUNNING --stop--> STOPPING --tree gone--> STOPPED
  *   STOPPING --stopwaitsecs--> SIGKILL to the whole tree
+ *
+ * and, beside it, drain-then-replace of a RUNNING worker: a candidate
+ * instance starts; once it is ready it becomes the main instance and the
+ * old one is sent drain_signal, then SIGKILL after drain_timeout.  A
+ * candidate that fails leaves the old one serving; the slot backs off.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "leashd.h"
 #include "log.h"
 #include "parse.h"
@@ -27,7 +33,9 @@
 #include "spawn.h"
 #include "util.h"
 
-#define STOP_POLL_INTERVAL 0.05	/* checking that a stopped tree is gone */
+#define TREE_POLL_INTERVAL 0.05	/* checking that a stopped tree is gone */
+#define REPLACE_BACKOFF_MAX 60.0
+#define HARD_LIMIT_MARGIN (16u << 20)
 
 static const char *const state_names[] = {
 	[WORKER_STOPPED] = "STOPPED",
@@ -44,6 +52,8 @@ static const char *const reason_names[] = {
 	[REASON_EXIT] = "exit",
 	[REASON_MANUAL] = "manual",
 	[REASON_RELOAD] = "reload",
+	[REASON_MEMORY] = "memory",
+	[REASON_MEMORY_MAX] = "memory_max",
 };
 
 const char *
@@ -59,6 +69,9 @@ restart_reason_name(enum restart_reason r)
 }
 
 static void worker_spawn(struct worker *);
+static void worker_check_stopped(struct worker *);
+static void instance_child_cb(struct ev_loop *, ev_child *, int);
+static void instance_timer_cb(struct ev_loop *, ev_timer *, int);
 
 void
 worker_set_state(struct worker *w, enum worker_state s)
@@ -76,6 +89,28 @@ worker_is_down(const struct worker *w)
 {
 	return w->state == WORKER_STOPPED || w->state == WORKER_EXITED ||
 	    w->state == WORKER_FATAL;
+}
+
+bool
+worker_replacing(const struct worker *w)
+{
+	return w->candidate != NULL || w->ndraining > 0;
+}
+
+pid_t
+worker_pid(const struct worker *w)
+{
+	return w->main != NULL ? w->main->pid : 0;
+}
+
+unsigned long
+worker_restarts(const struct worker *w)
+{
+	unsigned long n = 0;
+
+	for (int r = 0; r < REASON_MAX; r++)
+		n += w->restarts[r];
+	return n;
 }
 
 static bool
@@ -124,27 +159,18 @@ describe_status(int status, char *buf, size_t len)
 		snprintf(buf, len, "status 0x%x", status);
 }
 
-/* The pids of w's tree now; root is w->pid, or the group of a dead pid. */
-static size_t
-worker_tree(struct worker *w, pid_t root, pid_t **pids)
+static void
+timer_arm(struct ev_loop *loop, ev_timer *t, double after)
 {
-	struct proc_table t = { 0 };
-	size_t n;
-
-	proc_scan(&t);
-	n = proc_tree(&t, w->prog->d->self, root, w->token, pids);
-	proc_table_free(&t);
-	return n;
+	ev_timer_stop(loop, t);
+	ev_timer_set(t, after > 0 ? after : 0., 0.);
+	ev_timer_start(loop, t);
 }
 
 static void
 worker_arm(struct worker *w, double after)
 {
-	struct ev_loop *loop = w->prog->d->loop;
-
-	ev_timer_stop(loop, &w->timer);
-	ev_timer_set(&w->timer, after, 0.);
-	ev_timer_start(loop, &w->timer);
+	timer_arm(w->prog->d->loop, &w->timer, after);
 }
 
 static void
@@ -153,7 +179,105 @@ worker_disarm(struct worker *w)
 	ev_timer_stop(w->prog->d->loop, &w->timer);
 }
 
-/* A set of variables applied in order: a later KEY= replaces an earlier. */
+/* Instances. */
+
+/*
+ * Every process of an instance's tree: its cgroup's members when it has
+ * one (exact), else its process group, descendants and the orphans that
+ * carry its token.  table may be NULL (then /proc is scanned).
+ */
+static size_t
+instance_tree(struct instance *in, const struct proc_table *table,
+    const pid_t *known, size_t nknown, pid_t **pids)
+{
+	struct proc_table t = { 0 };
+	ssize_t n;
+
+	if (in->cgroup != NULL) {
+		n = cgroup_pids(in->cgroup, pids);
+		if (n >= 0)
+			return (size_t)n;
+		free(*pids);
+	}
+	if (table == NULL) {
+		proc_scan(&t);
+		table = &t;
+	}
+	n = proc_tree(table, in->w->prog->d->self, in->pgid, in->token, known,
+	    nknown, pids);
+	proc_table_free(&t);
+	return (size_t)n;
+}
+
+/* sig to the instance's process group (or only its pid when !group) and
+ * to every member of its tree that left the group. */
+static void
+instance_signal(struct instance *in, int sig, bool group)
+{
+	pid_t *pids;
+	size_t n;
+
+	if (in->pid > 0)
+		kill(group ? -in->pid : in->pid, sig);
+	if (!group)
+		return;
+	if (sig == SIGKILL && in->cgroup != NULL)
+		cgroup_kill(&in->w->prog->d->cg, in->cgroup);
+	n = instance_tree(in, NULL, NULL, 0, &pids);
+	proc_kill_all(pids, n, sig);
+	free(pids);
+}
+
+static bool
+instance_tree_empty(struct instance *in)
+{
+	pid_t *pids;
+	size_t n = instance_tree(in, NULL, NULL, 0, &pids);
+
+	free(pids);
+	return n == 0;
+}
+
+static void
+threshold_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct instance *in = container_of(io, struct instance, threshold);
+	uint64_t count;
+
+	(void)revents;
+	if (read(io->fd, &count, sizeof(count)) < 0 && errno != EAGAIN) {
+		ev_io_stop(loop, io);
+		return;
+	}
+	log_debug("memory", "%s: pid %d crossed memory_limit (kernel event)",
+	    in->w->fullname, (int)in->pid);
+	program_sample(in->w->prog);
+}
+
+/* Everything but the process: watchers, pipes, cgroup.  The tree must be
+ * gone (or left to the strays list) before this. */
+static void
+instance_destroy(struct instance *in)
+{
+	struct leashd *d = in->w->prog->d;
+
+	ev_child_stop(d->loop, &in->child);
+	ev_timer_stop(d->loop, &in->timer);
+	if (ev_is_active(&in->threshold) || in->threshold.fd >= 0) {
+		ev_io_stop(d->loop, &in->threshold);
+		if (in->threshold.fd >= 0)
+			close(in->threshold.fd);
+	}
+	output_detach(&in->out);
+	output_detach(&in->err);
+	if (in->cgroup != NULL) {
+		leashd_remove_cgroup(d, in->cgroup);
+		free(in->cgroup);
+	}
+	free(in);
+}
+
+/* A variable set applied in order: a later KEY= replaces an earlier. */
 static void
 env_set(struct strv *v, char *owned)
 {
@@ -186,9 +310,10 @@ env_is_private(const char *e)
 }
 
 static char **
-worker_env(struct worker *w, const struct passwd *pw)
+instance_env(struct instance *in, const struct passwd *pw)
 {
 	extern char **environ;
+	struct worker *w = in->w;
 	const struct program_config *cfg = w->prog->cfg;
 	struct strv v = { 0 };
 
@@ -207,21 +332,209 @@ worker_env(struct worker *w, const struct passwd *pw)
 	strv_push(&v, xasprintf("LEASH_PROGRAM_NAME=%s", cfg->name));
 	strv_push(&v, xasprintf("LEASH_PROCESS_NAME=%s", w->pc->name));
 	strv_push(&v, xasprintf("LEASH_PROCESS_NUM=%ld", w->pc->num));
-	strv_push(&v, xasprintf("LEASH_WORKER_TOKEN=%s", w->token));
+	strv_push(&v, xasprintf("LEASH_WORKER_TOKEN=%s", in->token));
 	for (char **e = w->pc->env; e != NULL && *e != NULL; e++)
 		env_set(&v, xstrdup(*e));
 	return v.v;
 }
 
-static void worker_child_cb(struct ev_loop *, ev_child *, int);
-
-/* Handles a start that failed before exec as an immediate exit. */
+/* Puts a fresh instance in its own cgroup, with the kernel's help for
+ * memory_limit (threshold event) and memory_max (hard limit). */
 static void
-worker_spawn_failed(struct worker *w, const char *err)
+instance_cgroup(struct instance *in)
 {
+	struct leashd *d = in->w->prog->d;
+	const struct program_config *cfg = in->w->prog->cfg;
+	char name[64];
+	uint64_t hard;
+	int efd;
+
+	if (!d->cg_usable)
+		return;
+	snprintf(name, sizeof(name), "leash-%s", in->token);
+	if ((in->cgroup = cgroup_create(&d->cg, name)) == NULL) {
+		log_warn("cgroup", "%s: cannot create cgroup %s in %s",
+		    in->w->fullname, name, d->cg.base);
+		return;
+	}
+	if (cfg->memory_max > 0) {
+		/* A backstop only: leash acts first, at memory_max. */
+		hard = cfg->memory_max + (cfg->memory_max / 8 > HARD_LIMIT_MARGIN ?
+		    cfg->memory_max / 8 : HARD_LIMIT_MARGIN);
+		if (cgroup_set_limit(&d->cg, in->cgroup, hard) != 0)
+			log_warn("cgroup", "%s: cannot set the hard limit",
+			    in->w->fullname);
+	}
+	if (cfg->memory_limit > 0 &&
+	    (efd = cgroup_threshold_eventfd(&d->cg, in->cgroup,
+	    cfg->memory_limit)) >= 0) {
+		ev_io_set(&in->threshold, efd, EV_READ);
+		ev_io_start(d->loop, &in->threshold);
+	}
+}
+
+/*
+ * Starts one process for w.  Returns the instance, or NULL with the
+ * reason in w->spawn_error.
+ */
+static struct instance *
+instance_spawn(struct worker *w, enum instance_role role)
+{
+	struct leashd *d = w->prog->d;
+	const struct program_config *cfg = w->prog->cfg;
+	struct spawn_request r = { .umask = cfg->umask, .stdout_fd = -1,
+	    .stderr_fd = -1 };
+	struct instance *in = xcalloc(1, sizeof(*in));
+	struct passwd *pw = NULL;
+	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
+	char err[512], **envp, *procs = NULL;
+	pid_t pid;
+
+	in->w = w;
+	in->role = role;
+	in->out.fd = in->err.fd = -1;
+	snprintf(in->token, sizeof(in->token), "%d-%lu", (int)d->self,
+	    ++d->spawns);
+	ev_child_init(&in->child, instance_child_cb, 0, 0);
+	ev_timer_init(&in->timer, instance_timer_cb, 0., 0.);
+	ev_io_init(&in->threshold, threshold_cb, -1, EV_READ);
+
 	free(w->spawn_error);
+	w->spawn_error = NULL;
+	if (cfg->user != NULL) {
+		if ((pw = getpwnam(cfg->user)) == NULL) {
+			snprintf(err, sizeof(err), "no such user %s", cfg->user);
+			goto fail;
+		}
+		if (geteuid() != 0 && pw->pw_uid != geteuid()) {
+			snprintf(err, sizeof(err), "cannot run as user %s: "
+			    "leashd is not running as root", cfg->user);
+			goto fail;
+		}
+		r.user = pw->pw_name;
+		r.uid = pw->pw_uid;
+		r.gid = pw->pw_gid;
+	}
+	instance_cgroup(in);
+	if (in->cgroup != NULL)
+		r.cgroup_procs = procs = cgroup_procs_file(in->cgroup);
+	if (w->outlog.path != NULL && pipe2(outp, O_CLOEXEC) != 0)
+		log_warn("program", "%s: stdout pipe", w->fullname);
+	if (!cfg->redirect_stderr && w->errlog.path != NULL &&
+	    pipe2(errp, O_CLOEXEC) != 0)
+		log_warn("program", "%s: stderr pipe", w->fullname);
+	r.stdout_fd = outp[1];
+	r.stderr_fd = cfg->redirect_stderr ? outp[1] : errp[1];
+	r.argv = w->pc->argv;
+	r.directory = w->pc->directory;
+	r.envp = envp = instance_env(in, pw);
+
+	pid = spawn(&r, err, sizeof(err));
+	strv_free_array(envp);
+	free(procs);
+	if (outp[1] >= 0)
+		close(outp[1]);
+	if (errp[1] >= 0)
+		close(errp[1]);
+	if (pid < 0) {
+		if (outp[0] >= 0)
+			close(outp[0]);
+		if (errp[0] >= 0)
+			close(errp[0]);
+		goto fail;
+	}
+	in->pid = in->pgid = w->last_pid = pid;
+	in->start_time = ev_now(d->loop);
+	if (outp[0] >= 0)
+		output_attach(&in->out, &w->outlog, outp[0]);
+	if (errp[0] >= 0)
+		output_attach(&in->err, &w->errlog, errp[0]);
+	ev_child_set(&in->child, pid, 0);
+	ev_child_start(d->loop, &in->child);
+	log_info("program", "%s spawned with pid %d%s", w->fullname, (int)pid,
+	    role == ROLE_CANDIDATE ? " (replacement)" : "");
+	return in;
+fail:
 	w->spawn_error = xstrdup(err);
 	log_warnx("program", "%s: spawn error: %s", w->fullname, err);
+	instance_destroy(in);
+	return NULL;
+}
+
+/*
+ * Asks an instance to finish and exit with sig; SIGKILL to its whole tree
+ * after timeout.  It is tracked on the worker's draining list until its
+ * tree is gone.
+ */
+static void
+instance_drain(struct instance *in, int sig, double timeout)
+{
+	struct worker *w = in->w;
+	char sb[16];
+
+	in->role = ROLE_DRAINING;
+	w->draining = xrealloc(w->draining,
+	    (w->ndraining + 1) * sizeof(*w->draining));
+	w->draining[w->ndraining++] = in;
+	if (in->pid > 0)
+		log_info("program", "%s: draining pid %d with SIG%s (SIGKILL in "
+		    "%.1f s)", w->fullname, (int)in->pid, signal_name(sig, sb),
+		    timeout);
+	instance_signal(in, sig, true);
+	in->deadline = ev_now(w->prog->d->loop) + timeout;
+	timer_arm(w->prog->d->loop, &in->timer, timeout);
+}
+
+static void
+draining_remove(struct worker *w, struct instance *in)
+{
+	for (size_t i = 0; i < w->ndraining; i++) {
+		if (w->draining[i] == in) {
+			w->draining[i] = w->draining[--w->ndraining];
+			break;
+		}
+	}
+	instance_destroy(in);
+	leashd_worker_changed(w->prog->d, w);
+	if (w->state == WORKER_STOPPING)
+		worker_check_stopped(w);
+}
+
+/* A draining instance's tree is gone: forget it; else look again soon. */
+static void
+draining_check(struct instance *in)
+{
+	if (in->pid == 0 && instance_tree_empty(in)) {
+		draining_remove(in->w, in);
+		return;
+	}
+	if (in->pid == 0 || in->deadline > 0) {
+		double left = in->deadline > 0 ?
+		    in->deadline - ev_now(in->w->prog->d->loop) : 0;
+		if (in->pid == 0 && (left <= 0 || left > TREE_POLL_INTERVAL))
+			left = TREE_POLL_INTERVAL;
+		timer_arm(in->w->prog->d->loop, &in->timer, left);
+	}
+}
+
+/* Leftovers of an instance that exited on its own must not outlive it. */
+static void
+instance_leftovers(struct instance *in)
+{
+	const struct program_config *cfg = in->w->prog->cfg;
+	pid_t *pids;
+	size_t n = instance_tree(in, NULL, NULL, 0, &pids);
+
+	if (n > 0)
+		leashd_add_strays(in->w->prog->d, pids, n, cfg->stopsignal,
+		    cfg->stopwaitsecs);
+	free(pids);
+}
+
+/* Starting the main instance: the worker enters STARTING. */
+static void
+worker_spawn_failed(struct worker *w)
+{
 	w->last_status = 127 << 8;
 	w->backoff++;
 	if (w->backoff > w->prog->cfg->startretries) {
@@ -237,77 +550,20 @@ worker_spawn_failed(struct worker *w, const char *err)
 static void
 worker_spawn(struct worker *w)
 {
-	struct leashd *d = w->prog->d;
 	const struct program_config *cfg = w->prog->cfg;
-	struct spawn_request r = { .umask = cfg->umask, .stdout_fd = -1,
-	    .stderr_fd = -1 };
-	struct passwd *pw = NULL;
-	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
-	char err[512], **envp;
-	pid_t pid;
 
 	worker_disarm(w);
-	w->main_exited = false;
-	snprintf(w->token, sizeof(w->token), "%d-%lu", (int)d->self, ++d->spawns);
 	if (w->next_reason != REASON_NONE) {
 		w->restarts[w->next_reason]++;
 		w->last_reason = w->next_reason;
 		w->next_reason = REASON_NONE;
 	}
+	w->footprint_over = false;
 	worker_set_state(w, WORKER_STARTING);
-
-	if (cfg->user != NULL) {
-		if ((pw = getpwnam(cfg->user)) == NULL) {
-			snprintf(err, sizeof(err), "no such user %s", cfg->user);
-			worker_spawn_failed(w, err);
-			return;
-		}
-		if (geteuid() != 0 && pw->pw_uid != geteuid()) {
-			snprintf(err, sizeof(err), "cannot run as user %s: "
-			    "leashd is not running as root", cfg->user);
-			worker_spawn_failed(w, err);
-			return;
-		}
-		r.user = pw->pw_name;
-		r.uid = pw->pw_uid;
-		r.gid = pw->pw_gid;
-	}
-	if (w->out.log.path != NULL && pipe2(outp, O_CLOEXEC) != 0)
-		log_warn("program", "%s: stdout pipe", w->fullname);
-	if (!cfg->redirect_stderr && w->err.log.path != NULL &&
-	    pipe2(errp, O_CLOEXEC) != 0)
-		log_warn("program", "%s: stderr pipe", w->fullname);
-	r.stdout_fd = outp[1];
-	r.stderr_fd = cfg->redirect_stderr ? outp[1] : errp[1];
-	r.argv = w->pc->argv;
-	r.directory = w->pc->directory;
-	r.envp = envp = worker_env(w, pw);
-
-	pid = spawn(&r, err, sizeof(err));
-	strv_free_array(envp);
-	if (outp[1] >= 0)
-		close(outp[1]);
-	if (errp[1] >= 0)
-		close(errp[1]);
-	if (pid < 0) {
-		if (outp[0] >= 0)
-			close(outp[0]);
-		if (errp[0] >= 0)
-			close(errp[0]);
-		worker_spawn_failed(w, err);
+	if ((w->main = instance_spawn(w, ROLE_MAIN)) == NULL) {
+		worker_spawn_failed(w);
 		return;
 	}
-	free(w->spawn_error);
-	w->spawn_error = NULL;
-	w->pid = w->last_pid = pid;
-	w->start_time = ev_now(d->loop);
-	if (outp[0] >= 0)
-		output_attach(&w->out, outp[0]);
-	if (errp[0] >= 0)
-		output_attach(&w->err, errp[0]);
-	ev_child_set(&w->child, pid, 0);
-	ev_child_start(d->loop, &w->child);
-	log_info("program", "%s spawned with pid %d", w->fullname, (int)pid);
 	if (cfg->startsecs <= 0) {
 		w->backoff = 0;
 		worker_set_state(w, WORKER_RUNNING);
@@ -315,79 +571,66 @@ worker_spawn(struct worker *w)
 		worker_arm(w, cfg->startsecs);
 }
 
-/* Sends sig to w's process group (or only to w when !group) and to the
- * members of its tree that left the group. */
-static void
-worker_signal_tree(struct worker *w, int sig, bool group)
-{
-	pid_t *pids;
-	size_t n;
-
-	if (w->pid > 0)
-		kill(group ? -w->pid : w->pid, sig);
-	if (!group)
-		return;
-	n = worker_tree(w, w->pid > 0 ? w->pid : w->last_pid, &pids);
-	proc_kill_all(pids, n, sig);
-	free(pids);
-}
-
-/* The last step of a stop: the pid is gone; is its tree gone too? */
+/* The last step of a stop: is every process of the worker gone? */
 static void
 worker_check_stopped(struct worker *w)
 {
-	pid_t *pids;
-	size_t n = worker_tree(w, w->last_pid, &pids);
-
-	free(pids);
-	if (n == 0) {
-		worker_disarm(w);
-		worker_set_state(w, WORKER_STOPPED);
-		if (w->want == WANT_UP)
-			worker_spawn(w);
-		return;
+	if (w->main != NULL) {
+		if (w->main->pid > 0)
+			return;		/* its exit brings us back here */
+		if (!instance_tree_empty(w->main)) {
+			worker_arm(w, TREE_POLL_INTERVAL);
+			return;
+		}
+		instance_destroy(w->main);
+		w->main = NULL;
 	}
-	worker_arm(w, STOP_POLL_INTERVAL);
+	if (w->candidate != NULL || w->ndraining > 0)
+		return;		/* they report when they are gone */
+	worker_disarm(w);
+	worker_set_state(w, WORKER_STOPPED);
+	if (w->want == WANT_UP)
+		worker_spawn(w);
 }
 
+/* The main instance exited. */
 static void
-worker_child_cb(struct ev_loop *loop, ev_child *c, int revents)
+worker_main_exited(struct worker *w, int status)
 {
-	struct worker *w = container_of(c, struct worker, child);
 	const struct program_config *cfg = w->prog->cfg;
+	struct instance *in = w->main;
 	enum worker_state next;
 	char how[96];
-	pid_t *pids;
-	size_t n;
-	bool expected;
+	bool expected, force = w->force_restart;
 
-	(void)revents;
-	ev_child_stop(loop, c);
-	w->last_status = c->rstatus;
-	w->pid = 0;
-	output_detach(&w->out);
-	output_detach(&w->err);
-	describe_status(c->rstatus, how, sizeof(how));
-	expected = exited_as_expected(cfg, c->rstatus);
+	w->last_status = status;
+	describe_status(status, how, sizeof(how));
+	expected = exited_as_expected(cfg, status);
 
 	if (w->state == WORKER_STOPPING) {
 		log_info("program", "%s stopped (%s)", w->fullname, how);
-		w->main_exited = true;
 		worker_check_stopped(w);
 		return;
 	}
 
 	log_info("program", "%s exited: %s (%s)", w->fullname, how,
-	    w->state == WORKER_RUNNING && expected ? "expected" : "not expected");
-	/* What the worker left behind must not outlive it. */
-	n = worker_tree(w, w->last_pid, &pids);
-	if (n > 0)
-		leashd_add_strays(w->prog->d, pids, n, cfg->stopsignal,
-		    cfg->stopwaitsecs);
-	free(pids);
+	    force ? "killed by leash" : w->state == WORKER_RUNNING && expected ?
+	    "expected" : "not expected");
+	instance_leftovers(in);
+	instance_destroy(in);
+	w->main = NULL;
+	w->force_restart = false;
+	/* A replacement in flight started for a process that is gone. */
+	if (w->candidate != NULL) {
+		struct instance *c = w->candidate;
+		w->candidate = NULL;
+		instance_drain(c, SIGKILL, 0);
+	}
 
-	next = worker_next_on_exit(cfg, w->state, c->rstatus, w->backoff,
+	next = worker_next_on_exit(cfg, w->state, status, w->backoff,
 	    w->want == WANT_UP);
+	if (force && w->want == WANT_UP && w->state == WORKER_RUNNING)
+		next = WORKER_STARTING;
 	worker_disarm(w);
 	switch (next) {
 	case WORKER_BACKOFF:
@@ -403,12 +646,155 @@ worker_child_cb(struct ev_loop *loop, ev_child *c, int revents)
 		break;
 	case WORKER_STARTING:
 		worker_set_state(w, WORKER_EXITED);
-		w->next_reason = REASON_EXIT;
+		if (w->next_reason == REASON_NONE)
+			w->next_reason = REASON_EXIT;
 		w->backoff = 0;
 		worker_spawn(w);
 		break;
 	default:
 		worker_set_state(w, next);
+		break;
+	}
+}
+
+/* Replacing. */
+
+static void
+replace_failed(struct worker *w, const char *why)
+{
+	double delay;
+
+	w->replace_failures++;
+	delay = (double)w->replace_failures;
+	if (delay > REPLACE_BACKOFF_MAX)
+		delay = REPLACE_BACKOFF_MAX;
+	w->replace_not_before = ev_now(w->prog->d->loop) + delay;
+	log_warnx("program", "%s: replacement failed (%s); pid %d keeps "
+	    "serving, next attempt in %.0f s", w->fullname, why,
+	    (int)worker_pid(w), delay);
+	leashd_worker_changed(w->prog->d, w);
+}
+
+static uint64_t instance_sample(struct instance *, const struct proc_table *,
+    const pid_t *, size_t);
+
+/* The candidate is ready: it takes over and the old main drains. */
+static void
+replace_ready(struct worker *w)
+{
+	const struct program_config *cfg = w->prog->cfg;
+	struct instance *c = w->candidate, *old = w->main;
+	char a[16], b[16], why[96];
+	uint64_t bytes;
+
+	ev_timer_stop(w->prog->d->loop, &c->timer);
+	if (cfg->memory_limit > 0 &&
+	    (bytes = instance_sample(c, NULL, NULL, 0)) > cfg->memory_limit) {
+		snprintf(why, sizeof(why), "its footprint %s already exceeds "
+		    "memory_limit %s", memory_human(bytes, a),
+		    memory_human(cfg->memory_limit, b));
+		w->candidate = NULL;
+		instance_drain(c, SIGKILL, 0);
+		replace_failed(w, why);
+		return;
+	}
+	w->candidate = NULL;
+	c->role = ROLE_MAIN;
+	w->main = c;
+	w->restarts[w->replace_reason]++;
+	w->last_reason = w->replace_reason;
+	w->replace_failures = 0;
+	w->footprint_over = false;
+	log_info("program", "%s: replacement pid %d is ready (%s)", w->fullname,
+	    (int)c->pid, restart_reason_name(w->replace_reason));
+	if (old != NULL)
+		instance_drain(old, cfg->drain_signal, cfg->drain_timeout);
+	leashd_worker_changed(w->prog->d, w);
+}
+
+int
+worker_replace(struct worker *w, enum restart_reason reason)
+{
+	const struct program_config *cfg = w->prog->cfg;
+	struct instance *c;
+
+	if (w->state != WORKER_RUNNING || w->main == NULL ||
+	    w->candidate != NULL)
+		return -1;
+	log_info("program", "%s: replacing pid %d (%s): starting its "
+	    "replacement first", w->fullname, (int)w->main->pid,
+	    restart_reason_name(reason));
+	w->replace_reason = reason;
+	if ((c = instance_spawn(w, ROLE_CANDIDATE)) == NULL) {
+		replace_failed(w, w->spawn_error);
+		return 0;
+	}
+	w->candidate = c;
+	/* ready = notify: the candidate's READY=1 calls replace_ready. */
+	timer_arm(w->prog->d->loop, &c->timer, cfg->startsecs);
+	leashd_worker_changed(w->prog->d, w);
+	return 0;
+}
+
+static void
+instance_child_cb(struct ev_loop *loop, ev_child *c, int revents)
+{
+	struct instance *in = container_of(c, struct instance, child);
+	struct worker *w = in->w;
+	char how[96];
+
+	(void)revents;
+	ev_child_stop(loop, c);
+	in->pid = 0;
+	in->status = c->rstatus;
+	output_detach(&in->out);
+	output_detach(&in->err);
+	switch (in->role) {
+	case ROLE_MAIN:
+		worker_main_exited(w, c->rstatus);
+		break;
+	case ROLE_CANDIDATE:
+		describe_status(c->rstatus, how, sizeof(how));
+		w->last_status = c->rstatus;
+		w->candidate = NULL;
+		instance_leftovers(in);
+		instance_destroy(in);
+		replace_failed(w, how);
+		break;
+	case ROLE_DRAINING:
+		describe_status(c->rstatus, how, sizeof(how));
+		log_info("program", "%s: old pid %d is gone (%s)", w->fullname,
+		    (int)c->rpid, how);
+		draining_check(in);
+		break;
+	}
+}
+
+static void
+instance_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct instance *in = container_of(t, struct instance, timer);
+	struct worker *w = in->w;
+
+	(void)revents;
+	switch (in->role) {
+	case ROLE_CANDIDATE:
+		replace_ready(w);
+		break;
+	case ROLE_DRAINING:
+		if (in->deadline > 0 && ev_now(loop) >= in->deadline) {
+			if (!instance_tree_empty(in)) {
+				if (in->pid > 0)
+					log_warnx("program", "%s: pid %d did not "
+					    "exit in time: SIGKILL to its tree",
+					    w->fullname, (int)in->pid);
+				instance_signal(in, SIGKILL, true);
+			}
+			in->deadline = 0;
+		}
+		draining_check(in);
+		break;
+	case ROLE_MAIN:
 		break;
 	}
 }
@@ -428,15 +814,18 @@ worker_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		worker_spawn(w);
 		break;
 	case WORKER_STOPPING:
-		if (ev_now(loop) >= w->stop_deadline && w->stop_deadline > 0) {
-			log_warnx("program", "%s: %s still alive %.1f s after "
-			    "the stop signal: SIGKILL to the whole tree",
-			    w->fullname, w->main_exited ? "processes it started "
-			    "are" : "it is", w->prog->cfg->stopwaitsecs);
+		if (w->stop_deadline > 0 && ev_now(loop) >= w->stop_deadline) {
 			w->stop_deadline = 0;
-			worker_signal_tree(w, SIGKILL, true);
+			if (w->main != NULL && !instance_tree_empty(w->main)) {
+				log_warnx("program", "%s: %s still alive %.1f s "
+				    "after the stop signal: SIGKILL to the whole "
+				    "tree", w->fullname, w->main->pid > 0 ?
+				    "it is" : "processes it started are",
+				    w->prog->cfg->stopwaitsecs);
+				instance_signal(w->main, SIGKILL, true);
+			}
 		}
-		if (w->main_exited)
+		if (w->main == NULL || w->main->pid == 0)
 			worker_check_stopped(w);
 		else if (w->stop_deadline > 0)
 			worker_arm(w, w->stop_deadline - ev_now(loop));
@@ -475,12 +864,17 @@ worker_stop(struct worker *w)
 	char sb[16];
 
 	w->want = WANT_DOWN;
+	if (w->candidate != NULL) {
+		struct instance *c = w->candidate;
+		w->candidate = NULL;
+		instance_drain(c, cfg->stopsignal, cfg->stopwaitsecs);
+	}
 	switch (w->state) {
 	case WORKER_STARTING:
 	case WORKER_RUNNING:
 		log_info("program", "%s: sending SIG%s (pid %d)", w->fullname,
-		    signal_name(cfg->stopsignal, sb), (int)w->pid);
-		worker_signal_tree(w, cfg->stopsignal, cfg->stopasgroup);
+		    signal_name(cfg->stopsignal, sb), (int)worker_pid(w));
+		instance_signal(w->main, cfg->stopsignal, cfg->stopasgroup);
 		worker_set_state(w, WORKER_STOPPING);
 		w->stop_deadline = ev_now(w->prog->d->loop) + cfg->stopwaitsecs;
 		worker_arm(w, cfg->stopwaitsecs);
@@ -494,6 +888,179 @@ worker_stop(struct worker *w)
 	}
 }
 
+/* Memory. */
+
+static uint64_t
+instance_sample(struct instance *in, const struct proc_table *table,
+    const pid_t *known, size_t nknown)
+{
+	struct program *p = in->w->prog;
+	uint64_t bytes = 0, usage;
+	pid_t *pids;
+	size_t n;
+
+	if (p->source == MEMORY_CGROUP && in->cgroup != NULL) {
+		if (cgroup_memory(&p->d->cg, in->cgroup, &bytes, &usage) != 0)
+			return in->mem.current;
+	} else {
+		n = instance_tree(in, table, known, nknown, &pids);
+		if (memory_read_procs(p->source == MEMORY_CGROUP ? MEMORY_RSS :
+		    p->source, pids, n, &bytes) != 0) {
+			free(pids);
+			return in->mem.current;	/* gone meanwhile: no news */
+		}
+		free(pids);
+	}
+	memory_record(&in->mem, ev_now(p->d->loop), bytes);
+	in->sampled = true;
+	return bytes;
+}
+
+struct overage {
+	struct worker *w;
+	double ratio;
+};
+
+static int
+overage_order(const void *a, const void *b)
+{
+	double x = ((const struct overage *)a)->ratio;
+	double y = ((const struct overage *)b)->ratio;
+
+	return x > y ? -1 : x < y;
+}
+
+/* The hard limit: no queue, no drain. */
+static void
+worker_memory_max(struct worker *w, uint64_t bytes)
+{
+	const struct program_config *cfg = w->prog->cfg;
+	char a[16], b[16];
+
+	log_warnx("memory", "%s: pid %d uses %s, over memory_max %s: killing "
+	    "it and replacing it at once", w->fullname, (int)w->main->pid,
+	    memory_human(bytes, a), memory_human(cfg->memory_max, b));
+	w->force_restart = true;
+	w->next_reason = REASON_MEMORY_MAX;
+	instance_signal(w->main, SIGKILL, true);
+}
+
+void
+program_sample(struct program *p)
+{
+	const struct program_config *cfg = p->cfg;
+	struct proc_table table = { 0 }, *tp = NULL;
+	struct overage *over = NULL;
+	size_t nover = 0, inflight = 0, nknown = 0;
+	pid_t *known = NULL;
+	char a[16], b[16];
+	uint64_t bytes;
+
+	/* Without cgroups the trees come from one scan of /proc. */
+	if (!p->d->cg_usable) {
+		proc_scan(&table);
+		tp = &table;
+		known = leashd_instance_pids(p->d, &nknown);
+	}
+	for (size_t i = 0; i < p->nworkers; i++) {
+		struct worker *w = &p->workers[i];
+		struct instance *m = w->main;
+
+		if (w->candidate != NULL && w->candidate->pid > 0)
+			instance_sample(w->candidate, tp, known, nknown);
+		for (size_t j = 0; j < w->ndraining; j++)
+			if (w->draining[j]->pid > 0)
+				instance_sample(w->draining[j], tp, known, nknown);
+		if (worker_replacing(w))
+			inflight++;
+		if (m == NULL || m->pid <= 0)
+			continue;
+		bytes = instance_sample(m, tp, known, nknown);
+		if (w->state != WORKER_RUNNING || w->force_restart)
+			continue;
+		if (cfg->memory_max > 0 && bytes > cfg->memory_max) {
+			worker_memory_max(w, bytes);
+			continue;
+		}
+		if (cfg->memory_limit == 0)
+			continue;
+		m->over = bytes > cfg->memory_limit ? m->over + 1 : 0;
+		/* Over the limit from its first sample: replacing it would
+		 * only start another one just as big. */
+		if (m->mem.n == 1 && m->over > 0 && !w->footprint_over &&
+		    w->last_reason != REASON_MEMORY) {
+			w->footprint_over = true;
+			w->footprint = bytes;
+			log_warnx("memory", "%s: pid %d's footprint %s exceeds "
+			    "memory_limit %s right after start: not replacing "
+			    "it (raise memory_limit)", w->fullname, (int)m->pid,
+			    memory_human(bytes, a),
+			    memory_human(cfg->memory_limit, b));
+		}
+		if (m->over >= (unsigned)cfg->memory_samples &&
+		    !w->footprint_over && w->candidate == NULL &&
+		    ev_now(p->d->loop) >= w->replace_not_before) {
+			over = xrealloc(over, (nover + 1) * sizeof(*over));
+			over[nover].w = w;
+			over[nover].ratio = (double)bytes / cfg->memory_limit;
+			nover++;
+		}
+	}
+	/* Furthest over the limit first; max_replacing at once. */
+	if (nover > 1)
+		qsort(over, nover, sizeof(*over), overage_order);
+	for (size_t i = 0; i < nover; i++) {
+		struct worker *w = over[i].w;
+		if (inflight >= (size_t)cfg->max_replacing) {
+			log_debug("memory", "%s: over memory_limit, queued "
+			    "(max_replacing %ld in flight)", w->fullname,
+			    cfg->max_replacing);
+			continue;
+		}
+		log_info("memory", "%s: pid %d uses %s, over memory_limit %s "
+		    "for %u samples", w->fullname, (int)w->main->pid,
+		    memory_human(w->main->mem.current, a),
+		    memory_human(cfg->memory_limit, b), w->main->over);
+		if (worker_replace(w, REASON_MEMORY) == 0)
+			inflight++;
+	}
+	free(over);
+	free(known);
+	proc_table_free(&table);
+}
+
+static void
+sample_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct program *p = container_of(t, struct program, sample_timer);
+
+	(void)loop;
+	(void)revents;
+	program_sample(p);
+}
+
+/* memory_source = auto means cgroup when leashd can make cgroups. */
+static enum memory_source
+program_source(struct program *p)
+{
+	struct leashd *d = p->d;
+	enum memory_source s = p->cfg->memory_source;
+
+	if (s == MEMORY_AUTO) {
+		s = d->cg_usable ? MEMORY_CGROUP : MEMORY_RSS;
+		if (p->cfg->memory_limit > 0 || p->cfg->memory_max > 0)
+			log_info("memory", "%s: memory_source auto: %s", p->cfg->name,
+			    d->cg_usable ? "cgroup (working set of each worker's "
+			    "own cgroup)" : "rss (summed over each worker's "
+			    "process tree): cgroups are not usable here");
+	} else if (s == MEMORY_CGROUP && !d->cg_usable) {
+		log_warnx("memory", "%s: memory_source cgroup: cgroups are not "
+		    "usable here (%s); using rss", p->cfg->name, d->cg_why);
+		s = MEMORY_RSS;
+	}
+	return s;
+}
+
 struct program *
 program_new(struct leashd *d, struct program_config *cfg)
 {
@@ -503,6 +1070,7 @@ program_new(struct leashd *d, struct program_config *cfg)
 	p->cfg = cfg;
 	p->nworkers = cfg->numprocs;
 	p->workers = xcalloc(p->nworkers, sizeof(*p->workers));
+	p->source = program_source(p);
 	for (size_t i = 0; i < p->nworkers; i++) {
 		struct worker *w = &p->workers[i];
 		w->prog = p;
@@ -510,25 +1078,35 @@ program_new(struct leashd *d, struct program_config *cfg)
 		w->fullname = xasprintf("%s:%s", cfg->name, w->pc->name);
 		w->state = WORKER_STOPPED;
 		w->want = WANT_DOWN;
-		output_init(&w->out, w->fullname, w->pc->out.path,
-		    w->pc->out.maxbytes, w->pc->out.backups);
-		output_init(&w->err, w->fullname, w->pc->err.path,
-		    w->pc->err.maxbytes, w->pc->err.backups);
+		logfile_init(&w->outlog, w->pc->out.path, w->pc->out.maxbytes,
+		    w->pc->out.backups);
+		logfile_init(&w->errlog, w->pc->err.path, w->pc->err.maxbytes,
+		    w->pc->err.backups);
 		ev_timer_init(&w->timer, worker_timer_cb, 0., 0.);
-		ev_child_init(&w->child, worker_child_cb, 0, 0);
 	}
+	ev_timer_init(&p->sample_timer, sample_cb, cfg->memory_interval,
+	    cfg->memory_interval);
+	ev_timer_start(d->loop, &p->sample_timer);
 	return p;
 }
 
+/* Only for a program whose workers are all down and gone. */
 void
 program_free(struct program *p)
 {
+	ev_timer_stop(p->d->loop, &p->sample_timer);
 	for (size_t i = 0; i < p->nworkers; i++) {
 		struct worker *w = &p->workers[i];
 		ev_timer_stop(p->d->loop, &w->timer);
-		ev_child_stop(p->d->loop, &w->child);
-		output_free(&w->out);
-		output_free(&w->err);
+		if (w->main != NULL)
+			instance_destroy(w->main);
+		if (w->candidate != NULL)
+			instance_destroy(w->candidate);
+		for (size_t j = 0; j < w->ndraining; j++)
+			instance_destroy(w->draining[j]);
+		free(w->draining);
+		logfile_free(&w->outlog);
+		logfile_free(&w->errlog);
 		free(w->spawn_error);
 		free(w->fullname);
 	}
@@ -553,8 +1131,11 @@ program_stop(struct program *p)
 bool
 program_is_down(const struct program *p)
 {
-	for (size_t i = 0; i < p->nworkers; i++)
-		if (!worker_is_down(&p->workers[i]))
+	for (size_t i = 0; i < p->nworkers; i++) {
+		const struct worker *w = &p->workers[i];
+		if (!worker_is_down(w) || w->candidate != NULL ||
+		    w->ndraining > 0)
 			return false;
+	}
 	return true;
 }

@@ -1,8 +1,16 @@
 /*
- * Programs and their workers.  A worker is one process slot of a program
- * (one per process_num).  What a worker *is* (state) is kept apart from
- * what was asked of it (want); every change of state goes through
+ * Programs, their workers, and the processes of a worker.
+ *
+ * A worker is one slot of a program (one per process_num).  Its state is
+ * supervisord's and describes its main process; what was asked of it
+ * (want) is kept apart; every change of state goes through
  * worker_set_state, which logs it once as "prog:proc OLD -> NEW".
+ *
+ * A worker usually has one process, its main instance.  During a
+ * drain-then-replace it has more: a candidate (the replacement, starting)
+ * and, once the candidate is ready and has become the main instance, the
+ * old one draining.  Capacity never drops: the old instance serves until
+ * the new one is ready.
  */
 #ifndef LEASH_PROGRAM_H
 #define LEASH_PROGRAM_H
@@ -12,9 +20,12 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "memory.h"
 #include "output.h"
 
 struct leashd;
+struct program;
+struct worker;
 
 /* supervisord's process states, with its names. */
 enum worker_state {
@@ -38,10 +49,36 @@ enum restart_reason {
 	REASON_EXIT,
 	REASON_MANUAL,
 	REASON_RELOAD,
+	REASON_MEMORY,
+	REASON_MEMORY_MAX,
 	REASON_MAX,
 };
 
-struct program;
+enum instance_role {
+	ROLE_MAIN,
+	ROLE_CANDIDATE,		/* a replacement, not ready yet */
+	ROLE_DRAINING,		/* replaced, finishing its work */
+};
+
+/* One process of a worker, with everything that belongs to it. */
+struct instance {
+	struct worker *w;
+	enum instance_role role;
+	pid_t pid;		/* 0 once it has exited */
+	pid_t pgid;		/* its process group outlives it */
+	char token[48];		/* LEASH_WORKER_TOKEN in its environment */
+	char *cgroup;		/* its own cgroup, or NULL */
+	ev_child child;
+	ev_timer timer;		/* candidate: ready; draining: deadline, polls */
+	ev_io threshold;	/* cgroup v1 memory threshold event */
+	ev_tstamp start_time;
+	ev_tstamp deadline;	/* draining: SIGKILL at */
+	struct output out, err;
+	struct memory_history mem;
+	unsigned over;		/* consecutive samples over memory_limit */
+	bool sampled;
+	int status;		/* wait status once exited */
+};
 
 struct worker {
 	struct program *prog;
@@ -50,22 +87,30 @@ struct worker {
 
 	enum worker_state state;
 	enum worker_want want;
-	pid_t pid;				/* 0 when none */
-	pid_t last_pid;				/* its group outlives it */
-	char token[48];				/* LEASH_WORKER_TOKEN of pid */
-	ev_child child;
+	struct instance *main;		/* NULL when no process */
+	struct instance *candidate;
+	struct instance **draining;
+	size_t ndraining;
+
 	ev_timer timer;		/* startsecs, backoff, stop deadline */
-	ev_tstamp start_time;	/* when pid was spawned */
 	ev_tstamp stop_deadline;
 	long backoff;		/* failed starts in a row */
 	int last_status;	/* wait status of the last exit */
-	bool main_exited;	/* in STOPPING: pid is gone, its tree may not be */
+	pid_t last_pid;
 	char *spawn_error;
 
-	struct output out, err;
+	struct logfile outlog, errlog;
 	unsigned long restarts[REASON_MAX];
 	enum restart_reason last_reason;
 	enum restart_reason next_reason;	/* for the next spawn */
+	bool force_restart;	/* restart after this exit whatever the policy */
+
+	/* Drain-then-replace. */
+	enum restart_reason replace_reason;
+	long replace_failures;
+	ev_tstamp replace_not_before;
+	bool footprint_over;	/* main's footprint already exceeds the limit */
+	uint64_t footprint;
 };
 
 struct program {
@@ -76,6 +121,8 @@ struct program {
 	/* Reload: a new config to apply once every worker is down, or removal. */
 	struct program_config *next_cfg;
 	bool removing;
+	enum memory_source source;	/* memory_source with auto resolved */
+	ev_timer sample_timer;
 };
 
 const char *worker_state_name(enum worker_state);
@@ -86,12 +133,25 @@ void program_free(struct program *);
 void program_start(struct program *);
 void program_stop(struct program *);
 bool program_is_down(const struct program *);
+/* Reads every worker's memory now and acts on the limits. */
+void program_sample(struct program *);
 
 void worker_start(struct worker *, enum restart_reason);
 void worker_stop(struct worker *);
 bool worker_is_down(const struct worker *);
 /* Applies a state change; the only place state is assigned. */
 void worker_set_state(struct worker *, enum worker_state);
+/*
+ * Starts a drain-then-replace of a RUNNING worker.  Returns -1 when the
+ * worker is not in a state to be replaced (not running, or already
+ * replacing).
+ */
+int worker_replace(struct worker *, enum restart_reason);
+/* A replace is under way (candidate starting or old one draining). */
+bool worker_replacing(const struct worker *);
+unsigned long worker_restarts(const struct worker *);
+/* pid of the main instance, 0 if none. */
+pid_t worker_pid(const struct worker *);
 
 /*
  * The pure transition rules, apart from their side effects, so that unit

@@ -17,6 +17,7 @@
 
 enum spawn_stage {
 	STAGE_SETSID,
+	STAGE_CGROUP,
 	STAGE_STDIO,
 	STAGE_UMASK,
 	STAGE_CHDIR,
@@ -28,6 +29,7 @@ enum spawn_stage {
 
 static const char *const stage_names[] = {
 	[STAGE_SETSID] = "setsid",
+	[STAGE_CGROUP] = "cannot join its cgroup",
 	[STAGE_STDIO] = "cannot set up stdin/stdout/stderr",
 	[STAGE_UMASK] = "umask",
 	[STAGE_CHDIR] = "cannot change directory",
@@ -68,6 +70,15 @@ child(const struct spawn_request *r, int errfd)
 
 	if (setsid() < 0)
 		child_fail(errfd, STAGE_SETSID);
+	/* Join the cgroup before anything can fork, so nothing escapes it. */
+	if (r->cgroup_procs != NULL) {
+		char pid[16];
+		int fd, n = snprintf(pid, sizeof(pid), "%d", (int)getpid());
+		if ((fd = open(r->cgroup_procs, O_WRONLY | O_CLOEXEC)) < 0 ||
+		    write(fd, pid, n) != n)
+			child_fail(errfd, STAGE_CGROUP);
+		close(fd);
+	}
 	if ((null = open("/dev/null", O_RDWR)) < 0 ||
 	    dup2(null, 0) < 0 ||
 	    dup2(r->stdout_fd >= 0 ? r->stdout_fd : null, 1) < 0 ||

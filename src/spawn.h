@@ -19,6 +19,7 @@ struct spawn_request {
 	const char *user;	/* NULL: do not change credentials */
 	uid_t uid;
 	gid_t gid;
+	const char *cgroup_procs;	/* cgroup.procs to join first, or NULL */
 	int stdout_fd;		/* child's ends; -1 for /dev/null */
 	int stderr_fd;
 };

@@ -6,7 +6,9 @@ here=$(cd "$(dirname "$0")" && pwd) && . "$here/lib.sh"
 
 # leashd_fg ARGS...: runs leashd to its end (killed after 10 s), with
 # stdout in $DIR/fg.out and stderr in $DIR/fg.err; FG_STATUS is its status.
+# Failures from then on show fg.err.
 leashd_fg() {
+	TAP_DIAG_FILE=$DIR/fg.err
 	"$LEASHD" "$@" >"$DIR/fg.out" 2>"$DIR/fg.err" &
 	_fg=$!
 	LEASHD_PIDS="$LEASHD_PIDS $_fg"
@@ -27,12 +29,9 @@ line_of() {
 
 # procs_with TEXT: pids whose command line contains TEXT.
 procs_with() {
-	for _c in /proc/[0-9]*/cmdline; do
-		if { tr '\0' ' ' <"$_c"; } 2>/dev/null | grep -q -F -- "$1"; then
-			_p=${_c#/proc/}
-			echo "${_p%/cmdline}"
-		fi
-	done
+	# The pattern comes on stdin: in grep's arguments it would match grep.
+	printf '%s\n' "$1" | grep -l -s -F -f - /proc/[0-9]*/cmdline |
+	    sed -n 's|^/proc/\([0-9]*\)/cmdline$|\1|p'
 }
 
 no_worker_of() {
@@ -103,6 +102,8 @@ p=$(worker_pid p:p)
 wait_for "the worker's pid file appears" 10 test -s "$DIR/p.pid"
 check "it holds the logged pid, alive" \
     test "$(read_pidfile "$DIR/p.pid")" = "$p" -a -n "$p"
+check "the check for worker processes used above does find this one" \
+    test "$(procs_with "$DIR/p.pid")" = "$p"
 check "leashd is running" alive "$LEASHD_PID"
 signal_leashd TERM
 wait_leashd_exit 10
@@ -167,12 +168,8 @@ while IFS='|' read -r section key line1 line2; do
 	leashd_fg -t -c "$f"
 	check "leashd -t: [$section] $key: bad, gives 78 (got $FG_STATUS)" \
 	    test "$FG_STATUS" = 78
-	if grep -q -F "leashd: error: $f:$l: [$section] $key" "$DIR/fg.err"; then
-		ok "leashd -t: [$section] $key: the error is at $f:$l"
-	else
-		not_ok "leashd -t: [$section] $key: the error is at $f:$l"
-		sed 's/^/#   /' "$DIR/fg.err"
-	fi
+	check "leashd -t: [$section] $key: the error is at $f:$l" \
+	    grep -q -F "leashd: error: $f:$l: [$section] $key" "$DIR/fg.err"
 done <<EOF
 program:a|command|-|
 program:b|autorestart|autorestart = sometimes|

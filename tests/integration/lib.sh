@@ -6,7 +6,9 @@
 #   $DIR             a private temporary directory, removed on exit
 #   $LEASHD $WORKER  the binaries under test
 #   ok/not_ok/check/skip/diag   TAP output; the plan "1..N" is printed at
-#                    exit, and the exit status is 1 if any test failed
+#                    exit, and the exit status is 1 if any test failed;
+#                    not_ok shows the tail of $TAP_DIAG_FILE, else of the
+#                    leashd log
 #   start_leashd CONFIG [LOG]   leashd in the background, output in LOG
 #                    (default $DIR/leashd.log); sets LEASHD_PID, LEASHD_LOG
 #   wait_for DESC SECS CMD...   one test: polls CMD until it succeeds or
@@ -16,6 +18,7 @@
 #                    LEASHD_STATUS (the exit status, or "timeout")
 #   log_has REGEX / count_log REGEX / alive PID / worker_pid NAME /
 #   spawn_count NAME / state_of NAME / in_state NAME STATE
+# Each test has its own control socket: RUNTIME_DIRECTORY is $DIR.
 # Nothing started by a test outlives it: at exit every leashd it started
 # is stopped (SIGTERM, then SIGKILL) and every process carrying one of
 # their worker tokens is killed.
@@ -50,9 +53,11 @@ not_ok() {
 	tap_n=$((tap_n + 1))
 	tap_failed=$((tap_failed + 1))
 	printf 'not ok %d - %s\n' "$tap_n" "$*"
-	if [ -n "$LEASHD_LOG" ] && [ -f "$LEASHD_LOG" ]; then
-		diag "last lines of $LEASHD_LOG:"
-		tail -n 15 "$LEASHD_LOG" | sed 's/^/#   /'
+	# The output that explains it: TAP_DIAG_FILE when a test sets it.
+	_df=${TAP_DIAG_FILE:-$LEASHD_LOG}
+	if [ -n "$_df" ] && [ -f "$_df" ]; then
+		diag "last lines of $_df:"
+		tail -n 15 "$_df" | sed 's/^/#   /'
 	fi
 }
 
@@ -169,14 +174,8 @@ read_pidfile() {
 # worker token issued by that leashd ("LEASH_WORKER_TOKEN=PID-N").
 pids_of_token_owners() {
 	[ -d /proc/self ] || return 0
-	for _e in /proc/[0-9]*/environ; do
-		_p=${_e#/proc/}
-		_p=${_p%/environ}
-		if { tr '\0' '\n' <"$_e"; } 2>/dev/null |
-		    grep -q "^LEASH_WORKER_TOKEN=$1-[0-9]*\$"; then
-			echo "$_p"
-		fi
-	done
+	grep -l -s -z -E "^LEASH_WORKER_TOKEN=$1-[0-9]+\$" /proc/[0-9]*/environ |
+	    sed -n 's|^/proc/\([0-9]*\)/environ$|\1|p'
 }
 
 # ---------------------------------------------------------------- leashd
@@ -184,6 +183,7 @@ pids_of_token_owners() {
 # start_leashd CONFIG [LOGFILE]
 start_leashd() {
 	LEASHD_LOG=${2:-$DIR/leashd.log}
+	TAP_DIAG_FILE=
 	: >"$LEASHD_LOG"
 	"$LEASHD" -c "$1" >>"$LEASHD_LOG" 2>&1 &
 	LEASHD_PID=$!
@@ -301,7 +301,9 @@ lib_cleanup() {
 		diag "$tap_failed of $tap_n tests failed"
 		exit 1
 	fi
-	if [ "$_status" -ne 0 ]; then
+	# 1 is what a failing last command (a wait_for, a check) leaves, and it
+	# has been reported; 2 and up are shell errors, signals, bail outs.
+	if [ "$_status" -gt 1 ]; then
 		diag "the script ended early with status $_status"
 		exit "$_status"
 	fi
@@ -322,3 +324,9 @@ DIR=$(mktemp -d "${TMPDIR:-/tmp}/leash-test.XXXXXX") ||
 case $DIR in
 *[!A-Za-z0-9_./-]*) bail_out "temporary directory $DIR has odd characters" ;;
 esac
+
+# leashd's control socket defaults to $RUNTIME_DIRECTORY/leash.sock (else
+# /run/leash/leash.sock as root): each test gets its own, so that tests run
+# in parallel, or next to a real leashd, do not collide.
+RUNTIME_DIRECTORY=$DIR
+export RUNTIME_DIRECTORY

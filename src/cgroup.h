@@ -1,0 +1,70 @@
+/*
+ * Per-worker cgroups under leashd's own cgroup: exact membership of a
+ * worker's tree, whole-tree kill, and the kernel's memory figures.
+ *
+ * cgroup v2 (unified) and v1 (the memory hierarchy, also on hybrid hosts)
+ * are both handled.  Every path is derived from a root directory and the
+ * /proc files given to cgroup_detect, so tests can point it at a tree
+ * shaped like cgroupfs.
+ */
+#ifndef LEASH_CGROUP_H
+#define LEASH_CGROUP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+enum cgroup_version {
+	CGROUP_NONE,
+	CGROUP_V1,
+	CGROUP_V2,
+};
+
+struct cgroup_root {
+	enum cgroup_version version;
+	char *base;		/* the directory leaf cgroups are made in */
+	char *own;		/* leashd's own cgroup directory */
+};
+
+/*
+ * Finds the memory controller's directory for this process from a
+ * /proc/PID/cgroup and a /proc/PID/mountinfo file.  Returns 0 with root
+ * filled in, or -1 with a reason in why (no memory controller, ...).
+ * Creates nothing.
+ */
+int cgroup_detect(const char *proc_cgroup, const char *mountinfo,
+    struct cgroup_root *root, char *why, size_t whylen);
+/*
+ * Makes root->base usable for leaf cgroups.  On v1 that is leashd's own
+ * cgroup.  On v2 a cgroup with processes cannot have children with
+ * controllers, so leashd moves itself to <own>/leashd and enables memory
+ * in <own>/cgroup.subtree_control (what Delegate=yes allows).
+ */
+int cgroup_prepare(struct cgroup_root *, char *why, size_t whylen);
+void cgroup_root_free(struct cgroup_root *);
+
+/* Creates <base>/<name>; returns its path (free it) or NULL. */
+char *cgroup_create(const struct cgroup_root *, const char *name);
+/* The file a child writes its pid to before exec. */
+char *cgroup_procs_file(const char *dir);
+/* The pids in the cgroup; returns how many, -1 on error. */
+ssize_t cgroup_pids(const char *dir, pid_t **pids);
+/* Working set: usage - inactive file cache (kubelet's figure). */
+int cgroup_memory(const struct cgroup_root *, const char *dir,
+    uint64_t *working_set, uint64_t *usage);
+/* Parses "key value" lines of memory.stat for key. */
+int cgroup_stat_value(const char *text, const char *key, uint64_t *out);
+/* SIGKILL to every member (cgroup.kill on v2 when there is one). */
+int cgroup_kill(const struct cgroup_root *, const char *dir);
+/* The kernel's hard limit: memory.max or memory.limit_in_bytes. */
+int cgroup_set_limit(const struct cgroup_root *, const char *dir, uint64_t);
+/*
+ * v1 only: an eventfd that becomes readable when usage crosses bytes
+ * (cgroup.event_control).  Returns the fd or -1.
+ */
+int cgroup_threshold_eventfd(const struct cgroup_root *, const char *dir,
+    uint64_t bytes);
+/* rmdir; fails while members remain. */
+int cgroup_remove(const char *dir);
+
+#endif
