@@ -434,11 +434,7 @@ key_parse(const struct key_def *k, const char *v, void *base, const char **why)
 			*(enum ready_kind *)field = READY_STARTSECS;
 			return 0;
 		}
-		if (strcasecmp(v, "notify") == 0) {
-			*(enum ready_kind *)field = READY_NOTIFY;
-			return 0;
-		}
-		*why = "must be startsecs or notify";
+		*why = "must be startsecs (ready = notify is not supported yet)";
 		return -1;
 	case KEY_AUTORESTART:
 		if (strcasecmp(v, "unexpected") == 0) {
