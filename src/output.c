@@ -78,12 +78,18 @@ logfile_write(struct logfile *lf, const char *buf, size_t n)
 		return;
 	if (lf->fd < 0 && logfile_open(lf) != 0)
 		return;
-	if (lf->maxbytes > 0 && lf->size > 0 && lf->size + n > lf->maxbytes)
-		logfile_rotate(lf);
-	if (lf->fd < 0)
-		return;
 	while (n > 0) {
-		w = write(lf->fd, buf, n);
+		size_t chunk = n;
+
+		/* Keep writes whole where they fit; split only what is
+		 * larger than a whole file. */
+		if (lf->maxbytes > 0 && lf->size > 0 && lf->size + n > lf->maxbytes)
+			logfile_rotate(lf);
+		if (lf->fd < 0)
+			return;
+		if (lf->maxbytes > 0 && lf->size + chunk > lf->maxbytes)
+			chunk = lf->maxbytes > lf->size ? lf->maxbytes - lf->size : 1;
+		w = write(lf->fd, buf, chunk);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0) {
