@@ -379,6 +379,9 @@ static const struct key_def program_keys[] = {
 	{ "drain_timeout", KEY_DURATION, P(drain_timeout), "30s", 0, 0 },
 	{ "max_replacing", KEY_INT, P(max_replacing), "1", 1, 100000 },
 	{ "ready", KEY_READY, P(ready), "startsecs", 0, 0 },
+	{ "ready_timeout", KEY_DURATION, P(ready_timeout), "60s", 0, 0 },
+	{ "watchdog_sec", KEY_DURATION, P(watchdog_sec), "0", 0, 0 },
+	{ "sockets", KEY_STRING, P(sockets), NULL, 0, 0 },
 };
 #undef P
 
@@ -434,7 +437,11 @@ key_parse(const struct key_def *k, const char *v, void *base, const char **why)
 			*(enum ready_kind *)field = READY_STARTSECS;
 			return 0;
 		}
-		*why = "must be startsecs (ready = notify is not supported yet)";
+		if (strcasecmp(v, "notify") == 0) {
+			*(enum ready_kind *)field = READY_NOTIFY;
+			return 0;
+		}
+		*why = "must be startsecs or notify";
 		return -1;
 	case KEY_AUTORESTART:
 		if (strcasecmp(v, "unexpected") == 0) {
@@ -539,9 +546,22 @@ program_config_free(struct program_config *p)
 		}
 		free(p->procs);
 	}
+	strv_free_array(p->socket_names);
 	free(p->name);
 	free(p->file);
 	free(p);
+}
+
+void
+socket_config_free(struct socket_config *sc)
+{
+	if (sc == NULL)
+		return;
+	free(sc->name);
+	free(sc->file);
+	free(sc->listen);
+	free(sc->owner);
+	free(sc);
 }
 
 void
@@ -552,6 +572,9 @@ config_free(struct config *c)
 	for (size_t i = 0; i < c->nprograms; i++)
 		program_config_free(c->programs[i]);
 	free(c->programs);
+	for (size_t i = 0; i < c->nsockets; i++)
+		socket_config_free(c->sockets[i]);
+	free(c->sockets);
 	free(c->file);
 	free(c->control_socket);
 	free(c->control_group);
@@ -602,6 +625,13 @@ logfile_resolve(struct config_diag *d, struct section *s, const char *key,
 			out->path = xasprintf("%s/%s-%s-%s.log", childlogdir,
 			    x->p->name, procname, stream);
 		return 0;
+	}
+	if (strcasecmp(value, "journal") == 0) {
+		/* The file AUTO would give is where output goes when there is
+		 * no journal to write to. */
+		out->journal = true;
+		return logfile_resolve(d, s, key, "AUTO", x, childlogdir,
+		    procname, stream, out);
 	}
 	if (strcasecmp(value, "syslog") == 0) {
 		diag_error(d, s->file, key_line(s, key),
@@ -831,17 +861,6 @@ default_childlogdir(void)
 	return xstrdup("/tmp");
 }
 
-static int
-program_cmp(const void *a, const void *b)
-{
-	const struct program_config *pa = *(struct program_config *const *)a;
-	const struct program_config *pb = *(struct program_config *const *)b;
-
-	if (pa->priority != pb->priority)
-		return pa->priority < pb->priority ? -1 : 1;
-	return strcmp(pa->name, pb->name);
-}
-
 static bool
 valid_program_name(const char *n)
 {
@@ -853,6 +872,117 @@ valid_program_name(const char *n)
 			return false;
 	return true;
 }
+
+/* [socket:NAME]: listen (required), backlog, mode, owner. */
+static void
+socket_section_load(struct config_diag *d, struct section *s, struct config *c)
+{
+	struct socket_config *sc;
+	const char *name = s->name + 7, *why;
+	struct entry *e;
+	long n;
+	int errors = 0;
+
+	if (!valid_program_name(name)) {
+		diag_error(d, s->file, s->line, "[%s]: \"%s\" is not a valid "
+		    "socket name", s->name, name);
+		return;
+	}
+	if ((sc = (struct socket_config *)config_find_socket(c, name)) != NULL) {
+		diag_error(d, s->file, s->line, "[%s]: duplicate socket (first "
+		    "defined at %s:%d)", s->name, sc->file, sc->line);
+		return;
+	}
+	sc = xcalloc(1, sizeof(*sc));
+	sc->name = xstrdup(name);
+	sc->file = xstrdup(s->file);
+	sc->line = s->line;
+	sc->backlog = 1024;
+	sc->mode = -1;
+	for (size_t i = 0; i < s->nentries; i++) {
+		e = &s->entries[i];
+		if (strcasecmp(e->key, "listen") == 0) {
+			if (strncmp(e->value, "tcp:", 4) != 0 &&
+			    strncmp(e->value, "tcp6:", 5) != 0 &&
+			    strncmp(e->value, "unix:", 5) != 0) {
+				diag_error(d, s->file, e->line, "[%s] listen: "
+				    "\"%s\": expected tcp:HOST:PORT, "
+				    "tcp6:[ADDRESS]:PORT or unix:PATH", s->name,
+				    e->value);
+				errors++;
+			}
+			sc->listen = xstrdup(e->value);
+		} else if (strcasecmp(e->key, "backlog") == 0) {
+			if (parse_int(e->value, 1, 65535, &n, &why) != 0) {
+				diag_error(d, s->file, e->line, "[%s] backlog: "
+				    "\"%s\": %s", s->name, e->value, why);
+				errors++;
+			}
+			sc->backlog = n;
+		} else if (strcasecmp(e->key, "mode") == 0) {
+			if (parse_umask(e->value, &sc->mode, &why) != 0) {
+				diag_error(d, s->file, e->line, "[%s] mode: "
+				    "\"%s\": an octal mode such as 0660",
+				    s->name, e->value);
+				errors++;
+			}
+		} else if (strcasecmp(e->key, "owner") == 0) {
+			free(sc->owner);
+			sc->owner = xstrdup(e->value);
+		} else
+			diag_warning(d, s->file, e->line,
+			    "[%s] %s: unknown key, ignored", s->name, e->key);
+	}
+	if (sc->listen == NULL && errors == 0) {
+		diag_error(d, s->file, s->line, "[%s] listen: missing", s->name);
+		errors++;
+	}
+	if (errors != 0) {
+		socket_config_free(sc);
+		return;
+	}
+	c->sockets = xrealloc(c->sockets, (c->nsockets + 1) * sizeof(*c->sockets));
+	c->sockets[c->nsockets++] = sc;
+}
+
+/* sockets = a,b: each must be a [socket:NAME]. */
+static int
+program_sockets(struct config_diag *d, struct section *s,
+    struct program_config *p, const struct config *c)
+{
+	struct strv v = { 0 };
+	char *copy, *tok, *save = NULL;
+
+	if (p->sockets == NULL)
+		return 0;
+	copy = xstrdup(p->sockets);
+	for (tok = strtok_r(copy, ", \t\n", &save); tok != NULL;
+	    tok = strtok_r(NULL, ", \t\n", &save)) {
+		if (config_find_socket(c, tok) == NULL) {
+			diag_error(d, s->file, key_line(s, "sockets"),
+			    "[%s] sockets: no [socket:%s] section", s->name, tok);
+			free(copy);
+			strv_free(&v);
+			return -1;
+		}
+		strv_push(&v, xstrdup(tok));
+	}
+	free(copy);
+	p->socket_names = v.v ? v.v : xcalloc(1, sizeof(char *));
+	return 0;
+}
+
+static int
+program_cmp(const void *a, const void *b)
+{
+	const struct program_config *pa = *(struct program_config *const *)a;
+	const struct program_config *pb = *(struct program_config *const *)b;
+
+	if (pa->priority != pb->priority)
+		return pa->priority < pb->priority ? -1 : 1;
+	return strcmp(pa->name, pb->name);
+}
+
 
 struct config *
 config_load(const char *path, struct config_diag *diag)
@@ -891,7 +1021,14 @@ config_load(const char *path, struct config_diag *diag)
 
 	for (size_t i = 0; i < l.nsections; i++) {
 		s = l.sections[i];
-		if (strcmp(s->name, "leashd") == 0 || strcmp(s->name, "include") == 0)
+		if (strncmp(s->name, "socket:", 7) == 0)
+			socket_section_load(diag, s, c);
+	}
+	for (size_t i = 0; i < l.nsections; i++) {
+		s = l.sections[i];
+		if (strcmp(s->name, "leashd") == 0 ||
+		    strcmp(s->name, "include") == 0 ||
+		    strncmp(s->name, "socket:", 7) == 0)
 			continue;
 		if (strncmp(s->name, "program:", 8) != 0) {
 			diag_warning(diag, s->file, s->line,
@@ -913,6 +1050,10 @@ config_load(const char *path, struct config_diag *diag)
 		}
 		if ((p = program_load(diag, s, name, c->childlogdir)) == NULL)
 			continue;
+		if (program_sockets(diag, s, p, c) != 0) {
+			program_config_free(p);
+			continue;
+		}
 		c->programs = xrealloc(c->programs,
 		    (c->nprograms + 1) * sizeof(*c->programs));
 		c->programs[c->nprograms++] = p;
@@ -967,6 +1108,31 @@ program_config_equal(const struct program_config *a,
 			return false;
 	}
 	return true;
+}
+
+const struct socket_config *
+config_find_socket(const struct config *c, const char *name)
+{
+	for (size_t i = 0; i < c->nsockets; i++)
+		if (c->sockets[i] != NULL && strcmp(c->sockets[i]->name, name) == 0)
+			return c->sockets[i];
+	return NULL;
+}
+
+static bool
+str_equal(const char *a, const char *b)
+{
+	return (a == NULL || b == NULL) ? a == b : strcmp(a, b) == 0;
+}
+
+/* Equal sockets are kept bound across a reload. */
+bool
+socket_config_equal(const struct socket_config *a,
+    const struct socket_config *b)
+{
+	return strcmp(a->name, b->name) == 0 && strcmp(a->listen, b->listen) == 0 &&
+	    a->backlog == b->backlog && a->mode == b->mode &&
+	    str_equal(a->owner, b->owner);
 }
 
 int

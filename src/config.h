@@ -32,6 +32,7 @@ enum ready_kind {
 
 struct logfile_config {
 	char *path;		/* NULL for NONE; "AUTO" resolved already */
+	bool journal;		/* to the journal; path is the fallback */
 	uint64_t maxbytes;	/* rotate when the file would grow past this; 0: never */
 	long backups;		/* rotated files kept: path.1 ... path.N */
 };
@@ -82,8 +83,23 @@ struct program_config {
 	double drain_timeout;
 	long max_replacing;
 	enum ready_kind ready;
+	double ready_timeout;	/* ready = notify: READY=1 within this */
+	double watchdog_sec;	/* 0: no watchdog */
+	char *sockets;		/* as written */
+	char **socket_names;	/* [socket:NAME]s passed as fds 3... */
 
 	struct process_config *procs;	/* numprocs of them */
+};
+
+/* A listening socket bound by leashd and shared by workers. */
+struct socket_config {
+	char *name;
+	char *file;
+	int line;
+	char *listen;		/* tcp:HOST:PORT, tcp6:[ADDR]:PORT, unix:PATH */
+	long backlog;
+	int mode;		/* unix: file mode, -1 for the default */
+	char *owner;		/* unix: USER[:GROUP], or NULL */
 };
 
 struct config {
@@ -95,6 +111,8 @@ struct config {
 	bool use_cgroups;	/* one cgroup per worker when possible */
 	struct program_config **programs;	/* sorted by priority, then name */
 	size_t nprograms;
+	struct socket_config **sockets;
+	size_t nsockets;
 };
 
 /* Messages from a load: "file:line: [section] key: reason". */
@@ -125,6 +143,11 @@ bool program_config_equal(const struct program_config *a,
  * c may be NULL.  Returns a new string.
  */
 char *config_control_socket(const struct config *c);
+const struct socket_config *config_find_socket(const struct config *,
+    const char *name);
+bool socket_config_equal(const struct socket_config *,
+    const struct socket_config *);
+void socket_config_free(struct socket_config *);
 int exitcode_expected(const struct program_config *, int code);
 
 #endif

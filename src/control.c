@@ -292,6 +292,8 @@ describe(const struct worker *w, char *buf, size_t len)
 	default:
 		break;
 	}
+	if (w->status_text != NULL && n < len)
+		n += snprintf(buf + n, len - n, "%s; ", w->status_text);
 	if (w->candidate != NULL && n < len)
 		n += snprintf(buf + n, len - n, "replacing: new pid %d starting; ",
 		    (int)w->candidate->pid);
@@ -410,6 +412,8 @@ status_json(struct control_client *c, struct match *m)
 		    "\"replace_failures\":%ld,\"spawn_error\":",
 		    w->footprint_over ? "true" : "false", w->replace_failures);
 		json_string(&b, w->spawn_error);
+		buf_puts(&b, ",\"status_text\":");
+		json_string(&b, w->status_text);
 		buf_puts(&b, ",\"description\":");
 		json_string(&b, desc);
 		buf_putc(&b, '}');

@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "control.h"
+#include "notify.h"
 #include "leashd.h"
 #include "log.h"
 #include "proc.h"
@@ -189,6 +190,8 @@ leashd_reload(struct leashd *d, bool apply, struct strv *report)
 	struct program_config *pc;
 	int added = 0, changed = 0, removed = 0;
 
+	char err[512];
+
 	log_info("leashd", "%s %s", apply ? "reloading" : "re-reading",
 	    d->config_path);
 	c = config_load(d->config_path, &diag);
@@ -196,6 +199,13 @@ leashd_reload(struct leashd *d, bool apply, struct strv *report)
 	for (size_t i = 0; i < diag.nerrors; i++)
 		strv_push(report, xasprintf("ERROR: %s", diag.errors[i]));
 	config_diag_free(&diag);
+	if (c != NULL && apply && listeners_apply(&d->listeners, c->sockets,
+	    c->nsockets, err, sizeof(err)) != 0) {
+		log_warnx("config", "error: %s", err);
+		strv_push(report, xasprintf("ERROR: %s", err));
+		config_free(c);
+		c = NULL;
+	}
 	if (c == NULL) {
 		log_warnx("leashd", "reload rejected: the running configuration "
 		    "stays in force");
@@ -346,7 +356,9 @@ leashd_reconcile(struct ev_loop *loop, ev_prepare *w, int revents)
 	if (d->reload_requested && !d->shutting_down) {
 		struct strv report = { 0 };
 		d->reload_requested = false;
+		systemd_reloading(&d->sd);
 		leashd_reload(d, true, &report);
+		systemd_reloaded(&d->sd);
 		strv_free(&report);
 	}
 	control_collect(d->control);
@@ -380,6 +392,7 @@ leashd_reconcile(struct ev_loop *loop, ev_prepare *w, int revents)
 		    program_order);
 	}
 	control_update(d->control);
+	systemd_update(&d->sd);
 	if (d->shutting_down)
 		leashd_shutdown_step(d);
 }
@@ -418,35 +431,83 @@ leashd_remove_cgroup(struct leashd *d, const char *dir)
 		ev_timer_again(d->loop, &d->cg_timer);
 }
 
-pid_t *
-leashd_instance_pids(struct leashd *d, size_t *n)
+/* Calls fn for every instance of every worker until it returns true. */
+static struct instance *
+leashd_find_instance(struct leashd *d,
+    bool (*fn)(struct instance *, const void *), const void *arg)
 {
-	pid_t *v = NULL;
-	size_t cap = 0;
-
-	*n = 0;
 	for (size_t i = 0; i < d->nprograms; i++) {
 		struct program *p = d->programs[i];
 		for (size_t j = 0; j < p->nworkers; j++) {
 			struct worker *w = &p->workers[j];
-			struct instance *all[2] = { w->main, w->candidate };
+			struct instance *two[2] = { w->main, w->candidate };
 			for (size_t k = 0; k < 2 + w->ndraining; k++) {
-				struct instance *in = k < 2 ? all[k] :
+				struct instance *in = k < 2 ? two[k] :
 				    w->draining[k - 2];
-				if (in == NULL || in->pid <= 0)
-					continue;
-				if (*n == cap) {
-					cap = cap ? cap * 2 : 64;
-					v = xrealloc(v, cap * sizeof(*v));
-				}
-				v[(*n)++] = in->pid;
+				if (in != NULL && fn(in, arg))
+					return in;
 			}
 		}
 	}
-	if (*n > 1)
-		qsort(v, *n, sizeof(*v), pid_compare);
-	return v;
+	return NULL;
 }
+
+static bool
+has_pid(struct instance *in, const void *arg)
+{
+	return in->pid > 0 && in->pid == *(const pid_t *)arg;
+}
+
+static bool
+has_token(struct instance *in, const void *arg)
+{
+	return strcmp(in->token, arg) == 0;
+}
+
+struct instance *
+leashd_instance_by_pid(struct leashd *d, pid_t pid)
+{
+	return leashd_find_instance(d, has_pid, &pid);
+}
+
+struct instance *
+leashd_instance_by_token(struct leashd *d, const char *token)
+{
+	return leashd_find_instance(d, has_token, token);
+}
+
+struct pid_list {
+	pid_t *v;
+	size_t n, cap;
+};
+
+static bool
+collect_pid(struct instance *in, const void *arg)
+{
+	struct pid_list *l = (struct pid_list *)arg;
+
+	if (in->pid <= 0)
+		return false;
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 64;
+		l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
+	}
+	l->v[l->n++] = in->pid;
+	return false;
+}
+
+pid_t *
+leashd_instance_pids(struct leashd *d, size_t *n)
+{
+	struct pid_list l = { 0 };
+
+	leashd_find_instance(d, collect_pid, &l);
+	if (l.n > 1)
+		qsort(l.v, l.n, sizeof(*l.v), pid_compare);
+	*n = l.n;
+	return l.v;
+}
+
 
 /* Per-worker cgroups, when the kernel and our place in it allow. */
 static void
@@ -481,6 +542,7 @@ leashd_shutdown(struct leashd *d)
 		return;
 	}
 	d->shutting_down = true;
+	systemd_stopping(&d->sd);
 	for (size_t i = 0; i < d->nprograms; i++)
 		for (size_t j = 0; j < d->programs[i]->nworkers; j++)
 			d->programs[i]->workers[j].want = WANT_DOWN;
@@ -629,6 +691,17 @@ leashd_main(int argc, char **argv)
 		ev_loop_destroy(d.loop);
 		return 1;
 	}
+	if (listeners_apply(&d.listeners, d.cfg->sockets, d.cfg->nsockets, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "leashd: error: %s\n", err);
+		control_close(d.control);
+		config_free(d.cfg);
+		ev_loop_destroy(d.loop);
+		return CONFIG_EX_CONFIG;
+	}
+	if ((d.notify = notify_open(&d, err, sizeof(err))) == NULL)
+		log_warnx("notify", "%s: workers cannot use sd_notify", err);
+	systemd_init(&d.sd, &d);
 	leashd_cgroups(&d);
 	ev_init(&d.cg_timer, cg_timer_cb);
 	d.cg_timer.repeat = 1.0;
@@ -647,6 +720,9 @@ leashd_main(int argc, char **argv)
 	ev_run(d.loop, 0);
 
 	control_close(d.control);
+	notify_close(d.notify);
+	systemd_close(&d.sd);
+	listeners_close(&d.listeners);
 	for (size_t i = 0; i < d.nprograms; i++) {
 		program_config_free(d.programs[i]->cfg);
 		program_config_free(d.programs[i]->next_cfg);

@@ -14,6 +14,8 @@
 #include "cgroup.h"
 #include "config.h"
 #include "program.h"
+#include "sockets.h"
+#include "systemd.h"
 #include "util.h"
 
 /* A process left behind by a worker that exited on its own. */
@@ -42,6 +44,9 @@ struct leashd {
 	ev_timer stray_timer;
 
 	struct control *control;
+	struct notify *notify;		/* the workers' NOTIFY_SOCKET */
+	struct systemd sd;		/* leashd's own reports to systemd */
+	struct listeners listeners;	/* [socket:NAME] */
 
 	struct cgroup_root cg;
 	bool cg_usable;
@@ -69,6 +74,8 @@ void leashd_shutdown(struct leashd *);
 void leashd_poke(struct leashd *);
 /* Removes a worker's cgroup now, or later once its last member is gone. */
 void leashd_remove_cgroup(struct leashd *, const char *dir);
+struct instance *leashd_instance_by_pid(struct leashd *, pid_t);
+struct instance *leashd_instance_by_token(struct leashd *, const char *);
 /* The pids of every live instance, sorted (free it). */
 pid_t *leashd_instance_pids(struct leashd *, size_t *n);
 

@@ -30,7 +30,12 @@
 #include "parse.h"
 #include "proc.h"
 #include "program.h"
+#include "sockets.h"
 #include "spawn.h"
+#include "notify.h"
+#include "systemd.h"
+#include <systemd/sd-journal.h>
+#include <syslog.h>
 #include "util.h"
 
 #define TREE_POLL_INTERVAL 0.05	/* checking that a stopped tree is gone */
@@ -54,6 +59,7 @@ static const char *const reason_names[] = {
 	[REASON_RELOAD] = "reload",
 	[REASON_MEMORY] = "memory",
 	[REASON_MEMORY_MAX] = "memory_max",
+	[REASON_WATCHDOG] = "watchdog",
 };
 
 const char *
@@ -333,6 +339,24 @@ instance_env(struct instance *in, const struct passwd *pw)
 	strv_push(&v, xasprintf("LEASH_PROCESS_NAME=%s", w->pc->name));
 	strv_push(&v, xasprintf("LEASH_PROCESS_NUM=%ld", w->pc->num));
 	strv_push(&v, xasprintf("LEASH_WORKER_TOKEN=%s", in->token));
+	if (w->prog->d->notify != NULL)
+		strv_push(&v, xasprintf("NOTIFY_SOCKET=%s",
+		    notify_socket_name(w->prog->d->notify)));
+	if (cfg->watchdog_sec > 0) {
+		strv_push(&v, xasprintf("WATCHDOG_USEC=%llu",
+		    (unsigned long long)(cfg->watchdog_sec * 1e6)));
+		strv_push(&v, xstrdup("WATCHDOG_PID=0"));	/* set in the child */
+	}
+	if (cfg->socket_names != NULL && cfg->socket_names[0] != NULL) {
+		struct buf names = { 0 };
+		size_t n = 0;
+		for (char **s = cfg->socket_names; *s != NULL; s++, n++)
+			buf_printf(&names, "%s%s", n ? ":" : "", *s);
+		strv_push(&v, xasprintf("LISTEN_FDS=%zu", n));
+		strv_push(&v, xstrdup("LISTEN_PID=0"));		/* set in the child */
+		strv_push(&v, xasprintf("LISTEN_FDNAMES=%s", names.p));
+		buf_reset(&names);
+	}
 	for (char **e = w->pc->env; e != NULL && *e != NULL; e++)
 		env_set(&v, xstrdup(*e));
 	return v.v;
@@ -373,6 +397,23 @@ instance_cgroup(struct instance *in)
 	}
 }
 
+/* A journal stream named after the program, or -1 (then its log file). */
+static int
+worker_journal(struct worker *w, int priority)
+{
+	int fd = sd_journal_stream_fd(w->prog->cfg->name, priority, 0);
+
+	if (fd < 0) {
+		if (!w->journal_warned)
+			log_warnx("program", "%s: no journal to write to (%s); "
+			    "output goes to %s", w->fullname, strerror(-fd),
+			    priority == LOG_INFO ? w->outlog.path : w->errlog.path);
+		w->journal_warned = true;
+		return -1;
+	}
+	return fd;
+}
+
 /*
  * Starts one process for w.  Returns the instance, or NULL with the
  * reason in w->spawn_error.
@@ -386,8 +427,10 @@ instance_spawn(struct worker *w, enum instance_role role)
 	    .stderr_fd = -1 };
 	struct instance *in = xcalloc(1, sizeof(*in));
 	struct passwd *pw = NULL;
-	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
+	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, fds[64];
+	int jout = -1, jerr = -1;
 	char err[512], **envp, *procs = NULL;
+	size_t nfds = 0;
 	pid_t pid;
 
 	in->w = w;
@@ -418,13 +461,29 @@ instance_spawn(struct worker *w, enum instance_role role)
 	instance_cgroup(in);
 	if (in->cgroup != NULL)
 		r.cgroup_procs = procs = cgroup_procs_file(in->cgroup);
-	if (w->outlog.path != NULL && pipe2(outp, O_CLOEXEC) != 0)
+	for (char **n = cfg->socket_names; n != NULL && *n != NULL &&
+	    nfds < nitems(fds); n++) {
+		if ((fds[nfds] = listeners_fd(&d->listeners, *n)) < 0) {
+			snprintf(err, sizeof(err), "socket %s is not bound", *n);
+			goto fail;
+		}
+		nfds++;
+	}
+	r.fds = fds;
+	r.nfds = nfds;
+	r.pid_vars = nfds > 0 || cfg->watchdog_sec > 0;
+	if (w->pc->out.journal)
+		jout = worker_journal(w, LOG_INFO);
+	if (w->pc->err.journal && !cfg->redirect_stderr)
+		jerr = worker_journal(w, LOG_ERR);
+	if (jout < 0 && w->outlog.path != NULL && pipe2(outp, O_CLOEXEC) != 0)
 		log_warn("program", "%s: stdout pipe", w->fullname);
-	if (!cfg->redirect_stderr && w->errlog.path != NULL &&
+	if (jerr < 0 && !cfg->redirect_stderr && w->errlog.path != NULL &&
 	    pipe2(errp, O_CLOEXEC) != 0)
 		log_warn("program", "%s: stderr pipe", w->fullname);
-	r.stdout_fd = outp[1];
-	r.stderr_fd = cfg->redirect_stderr ? outp[1] : errp[1];
+	r.stdout_fd = jout >= 0 ? jout : outp[1];
+	r.stderr_fd = cfg->redirect_stderr ? r.stdout_fd :
+	    jerr >= 0 ? jerr : errp[1];
 	r.argv = w->pc->argv;
 	r.directory = w->pc->directory;
 	r.envp = envp = instance_env(in, pw);
@@ -436,6 +495,10 @@ instance_spawn(struct worker *w, enum instance_role role)
 		close(outp[1]);
 	if (errp[1] >= 0)
 		close(errp[1]);
+	if (jout >= 0)
+		close(jout);
+	if (jerr >= 0)
+		close(jerr);
 	if (pid < 0) {
 		if (outp[0] >= 0)
 			close(outp[0]);
@@ -444,7 +507,7 @@ instance_spawn(struct worker *w, enum instance_role role)
 		goto fail;
 	}
 	in->pid = in->pgid = w->last_pid = pid;
-	in->start_time = ev_now(d->loop);
+	in->start_time = in->last_ping = ev_now(d->loop);
 	if (outp[0] >= 0)
 		output_attach(&in->out, &w->outlog, outp[0]);
 	if (errp[0] >= 0)
@@ -564,7 +627,9 @@ worker_spawn(struct worker *w)
 		worker_spawn_failed(w);
 		return;
 	}
-	if (cfg->startsecs <= 0) {
+	if (cfg->ready == READY_NOTIFY)
+		worker_arm(w, cfg->ready_timeout);
+	else if (cfg->startsecs <= 0) {
 		w->backoff = 0;
 		worker_set_state(w, WORKER_RUNNING);
 	} else
@@ -700,7 +765,10 @@ replace_ready(struct worker *w)
 	}
 	w->candidate = NULL;
 	c->role = ROLE_MAIN;
+	c->last_ping = ev_now(w->prog->d->loop);
 	w->main = c;
+	if (w->replace_reason == REASON_MEMORY)
+		systemd_count_memory_restart(&w->prog->d->sd);
 	w->restarts[w->replace_reason]++;
 	w->last_reason = w->replace_reason;
 	w->replace_failures = 0;
@@ -731,7 +799,8 @@ worker_replace(struct worker *w, enum restart_reason reason)
 	}
 	w->candidate = c;
 	/* ready = notify: the candidate's READY=1 calls replace_ready. */
-	timer_arm(w->prog->d->loop, &c->timer, cfg->startsecs);
+	timer_arm(w->prog->d->loop, &c->timer, cfg->ready == READY_NOTIFY ?
+	    cfg->ready_timeout : cfg->startsecs);
 	leashd_worker_changed(w->prog->d, w);
 	return 0;
 }
@@ -779,6 +848,13 @@ instance_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)revents;
 	switch (in->role) {
 	case ROLE_CANDIDATE:
+		if (w->prog->cfg->ready == READY_NOTIFY) {
+			w->candidate = NULL;
+			instance_drain(in, SIGKILL, 0);
+			replace_failed(w, "it did not send READY=1 within "
+			    "ready_timeout");
+			break;
+		}
 		replace_ready(w);
 		break;
 	case ROLE_DRAINING:
@@ -807,6 +883,15 @@ worker_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)revents;
 	switch (w->state) {
 	case WORKER_STARTING:
+		if (w->prog->cfg->ready == READY_NOTIFY) {
+			/* Its exit makes it a failed start (BACKOFF). */
+			log_warnx("program", "%s: pid %d did not send READY=1 "
+			    "within ready_timeout (%.1f s): killing it",
+			    w->fullname, (int)worker_pid(w),
+			    w->prog->cfg->ready_timeout);
+			instance_signal(w->main, SIGKILL, true);
+			break;
+		}
 		w->backoff = 0;
 		worker_set_state(w, WORKER_RUNNING);
 		break;
@@ -942,6 +1027,7 @@ worker_memory_max(struct worker *w, uint64_t bytes)
 	    memory_human(bytes, a), memory_human(cfg->memory_max, b));
 	w->force_restart = true;
 	w->next_reason = REASON_MEMORY_MAX;
+	systemd_count_memory_restart(&w->prog->d->sd);
 	instance_signal(w->main, SIGKILL, true);
 }
 
@@ -978,6 +1064,15 @@ program_sample(struct program *p)
 		bytes = instance_sample(m, tp, known, nknown);
 		if (w->state != WORKER_RUNNING || w->force_restart)
 			continue;
+		if (cfg->watchdog_sec > 0 && w->candidate == NULL &&
+		    ev_now(p->d->loop) - m->last_ping > cfg->watchdog_sec) {
+			log_warnx("program", "%s: no WATCHDOG=1 from pid %d for "
+			    "%.1f s (watchdog_sec): replacing it", w->fullname,
+			    (int)m->pid, ev_now(p->d->loop) - m->last_ping);
+			m->last_ping = ev_now(p->d->loop);
+			worker_replace(w, REASON_WATCHDOG);
+			continue;
+		}
 		if (cfg->memory_max > 0 && bytes > cfg->memory_max) {
 			worker_memory_max(w, bytes);
 			continue;
@@ -1065,6 +1160,7 @@ struct program *
 program_new(struct leashd *d, struct program_config *cfg)
 {
 	struct program *p = xcalloc(1, sizeof(*p));
+	double interval;
 
 	p->d = d;
 	p->cfg = cfg;
@@ -1084,8 +1180,10 @@ program_new(struct leashd *d, struct program_config *cfg)
 		    w->pc->err.backups);
 		ev_timer_init(&w->timer, worker_timer_cb, 0., 0.);
 	}
-	ev_timer_init(&p->sample_timer, sample_cb, cfg->memory_interval,
-	    cfg->memory_interval);
+	interval = cfg->memory_interval;
+	if (cfg->watchdog_sec > 0 && cfg->watchdog_sec / 4 < interval)
+		interval = cfg->watchdog_sec / 4;
+	ev_timer_init(&p->sample_timer, sample_cb, interval, interval);
 	ev_timer_start(d->loop, &p->sample_timer);
 	return p;
 }
@@ -1107,6 +1205,7 @@ program_free(struct program *p)
 		free(w->draining);
 		logfile_free(&w->outlog);
 		logfile_free(&w->errlog);
+		free(w->status_text);
 		free(w->spawn_error);
 		free(w->fullname);
 	}
@@ -1138,4 +1237,55 @@ program_is_down(const struct program *p)
 			return false;
 	}
 	return true;
+}
+
+/* sd_notify from a worker's tree. */
+
+void
+instance_ready(struct instance *in)
+{
+	struct worker *w = in->w;
+
+	if (w->prog->cfg->ready != READY_NOTIFY) {
+		log_debug("notify", "%s: READY=1 (ready = startsecs: noted only)",
+		    w->fullname);
+		return;
+	}
+	if (in->role == ROLE_CANDIDATE && w->candidate == in) {
+		log_info("notify", "%s: replacement pid %d sent READY=1",
+		    w->fullname, (int)in->pid);
+		replace_ready(w);
+	} else if (in->role == ROLE_MAIN && w->state == WORKER_STARTING) {
+		log_info("notify", "%s: pid %d sent READY=1", w->fullname,
+		    (int)in->pid);
+		worker_disarm(w);
+		w->backoff = 0;
+		in->last_ping = ev_now(w->prog->d->loop);
+		worker_set_state(w, WORKER_RUNNING);
+	}
+}
+
+void
+instance_stopping(struct instance *in)
+{
+	if (!in->stopping)
+		log_info("notify", "%s: pid %d sent STOPPING=1", in->w->fullname,
+		    (int)in->pid);
+	in->stopping = true;
+}
+
+void
+instance_watchdog(struct instance *in)
+{
+	in->last_ping = ev_now(in->w->prog->d->loop);
+}
+
+void
+worker_set_status_text(struct worker *w, const char *text)
+{
+	free(w->status_text);
+	w->status_text = xstrdup(text);
+	if (strlen(w->status_text) > 200)
+		w->status_text[200] = '\0';
+	leashd_worker_changed(w->prog->d, w);
 }

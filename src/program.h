@@ -51,6 +51,7 @@ enum restart_reason {
 	REASON_RELOAD,
 	REASON_MEMORY,
 	REASON_MEMORY_MAX,
+	REASON_WATCHDOG,
 	REASON_MAX,
 };
 
@@ -78,6 +79,8 @@ struct instance {
 	unsigned over;		/* consecutive samples over memory_limit */
 	bool sampled;
 	int status;		/* wait status once exited */
+	ev_tstamp last_ping;	/* WATCHDOG=1 (or when it became ready) */
+	bool stopping;		/* sent STOPPING=1 */
 };
 
 struct worker {
@@ -111,6 +114,9 @@ struct worker {
 	ev_tstamp replace_not_before;
 	bool footprint_over;	/* main's footprint already exceeds the limit */
 	uint64_t footprint;
+
+	char *status_text;	/* STATUS= from the worker */
+	bool journal_warned;
 };
 
 struct program {
@@ -152,6 +158,12 @@ bool worker_replacing(const struct worker *);
 unsigned long worker_restarts(const struct worker *);
 /* pid of the main instance, 0 if none. */
 pid_t worker_pid(const struct worker *);
+
+/* sd_notify messages from an instance's tree (notify.c). */
+void instance_ready(struct instance *);
+void instance_stopping(struct instance *);
+void instance_watchdog(struct instance *);
+void worker_set_status_text(struct worker *, const char *);
 
 /*
  * The pure transition rules, apart from their side effects, so that unit

@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -53,6 +54,64 @@ child_fail(int fd, enum spawn_stage stage)
 	_exit(127);
 }
 
+static bool
+passed(const struct spawn_request *r, int fd)
+{
+	for (size_t i = 0; i < r->nfds; i++)
+		if (r->fds[i] == fd)
+			return true;
+	return false;
+}
+
+/*
+ * Moves the passed fds to 3, 4, ... without clobbering each other or the
+ * error pipe: first everything goes above the target range, then down.
+ */
+static void
+child_pass_fds(const struct spawn_request *r, int *errfd)
+{
+	int high[64], floor = 3 + (int)r->nfds + 1;
+	size_t n = r->nfds < 64 ? r->nfds : 64;
+
+	if (*errfd < floor)
+		*errfd = fcntl(*errfd, F_DUPFD_CLOEXEC, floor);
+	for (size_t i = 0; i < n; i++)
+		high[i] = fcntl(r->fds[i], F_DUPFD_CLOEXEC, floor);
+	for (size_t i = 0; i < n; i++) {
+		if (high[i] < 0 || dup2(high[i], 3 + (int)i) < 0)
+			child_fail(*errfd, STAGE_STDIO);
+		close(high[i]);
+	}
+}
+
+/* The environment with the child's own pid where the protocol wants it. */
+static char *const *
+child_env(const struct spawn_request *r)
+{
+	size_t n = 0;
+	char **env;
+
+	while (r->envp[n] != NULL)
+		n++;
+	if ((env = calloc(n + 1, sizeof(*env))) == NULL)
+		return r->envp;
+	for (size_t i = 0; i < n; i++) {
+		const char *e = r->envp[i];
+		if (strncmp(e, "LISTEN_PID=", 11) == 0 ||
+		    strncmp(e, "WATCHDOG_PID=", 13) == 0) {
+			char *v = malloc(32);
+			if (v != NULL) {
+				snprintf(v, 32, "%.*s%d", (int)(strchr(e, '=') - e + 1),
+				    e, (int)getpid());
+				env[i] = v;
+				continue;
+			}
+		}
+		env[i] = (char *)e;
+	}
+	return env;
+}
+
 /* Runs in the child; never returns. */
 static void __attribute__((noreturn))
 child(const struct spawn_request *r, int errfd)
@@ -99,10 +158,12 @@ child(const struct spawn_request *r, int errfd)
 	/* Everything above 2 but the error pipe (already close-on-exec). */
 	if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
 		for (int fd = 3; fd < 65536; fd++)
-			if (fd != errfd)
+			if (fd != errfd && !passed(r, fd))
 				close(fd);
 	}
-	execvpe(r->argv[0], r->argv, r->envp);
+	if (r->nfds > 0)
+		child_pass_fds(r, &errfd);
+	execvpe(r->argv[0], r->argv, r->pid_vars ? child_env(r) : r->envp);
 	child_fail(errfd, STAGE_EXEC);
 }
 

@@ -20,6 +20,9 @@ struct spawn_request {
 	uid_t uid;
 	gid_t gid;
 	const char *cgroup_procs;	/* cgroup.procs to join first, or NULL */
+	const int *fds;		/* passed as 3, 4, ... (LISTEN_FDS) */
+	size_t nfds;
+	bool pid_vars;		/* LISTEN_PID=, WATCHDOG_PID= get the child's pid */
 	int stdout_fd;		/* child's ends; -1 for /dev/null */
 	int stderr_fd;
 };

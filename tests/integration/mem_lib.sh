@@ -1,0 +1,167 @@
+# mem_lib.sh -- helpers of the memory and drain-then-replace tests
+# (replace.sh, memory_limits.sh, replace_cgroup.sh).  Source it after lib.sh:
+#
+#   here=$(cd "$(dirname "$0")" && pwd) && . "$here/lib.sh" &&
+#       . "$here/mem_lib.sh"
+#
+# Gives the script:
+#   $LEASHCTL, ctl ARGS...       leashctl on this test's control socket
+#   leashd_section                the [leashd] section every test starts with
+#   have_python                   python3 is there (--json checks need it)
+#   jstatus                       `leashctl --json status` into $JSON
+#   jval EXPR / jtrue EXPR        evaluate a Python expression over $JSON:
+#                    d (the whole reply), procs (its processes), p(NAME)
+#                    (one process), replacing(x) (x has a replacement
+#                    starting or old pids draining), running(x) (RUNNING
+#                    with a pid); jval prints the value (JSON for
+#                    non-strings), jtrue succeeds when it is true
+#   jnow EXPR                     jstatus, then jtrue EXPR
+#   log_time REGEX                seconds (of the day, ms) of the first log
+#                    line matching; last_log_time REGEX of the last one
+#   ev_time FILE PID EVENT        CLOCK_MONOTONIC time of PID's first EVENT
+#                    line in a testworker --events FILE (empty if none)
+#   replaced_pairs NAME           "OLD NEW" per completed replacement of
+#                    NAME, from the log (NEW became ready, OLD drained)
+#   memcg_of PID                  the directory of PID's v1 memory cgroup
+#   leash_cgroups LEASHD_PID      the leash-LEASHD_PID-* cgroup directories
+
+: "${top_builddir:?}"
+LEASHCTL=$top_builddir/src/leashctl
+JSON=$DIR/status.json
+
+ctl() {
+	"$LEASHCTL" -s "$DIR/leash.sock" "$@"
+}
+
+# The [leashd] section: our own socket and log directory, said explicitly.
+leashd_section() {
+	cat <<EOF
+[leashd]
+control_socket = $DIR/leash.sock
+childlogdir = $DIR/logs
+loglevel = info
+EOF
+}
+
+have_python() {
+	command -v python3 >/dev/null 2>&1
+}
+
+# jstatus: the --json status in $JSON; fails when leashd did not answer
+# with a JSON document (exit status 3, "not all RUNNING", is an answer).
+jstatus() {
+	ctl --json status >"$JSON.new" 2>/dev/null
+	case $? in
+	0 | 3) ;;
+	*) return 1 ;;
+	esac
+	[ -s "$JSON.new" ] && mv "$JSON.new" "$JSON"
+}
+
+_mem_py='
+import json, sys
+d = json.load(open(sys.argv[1]))
+procs = d.get("processes", [])
+P = {x["name"]: x for x in procs}
+def p(n):
+    return P[n]
+def replacing(x):
+    return x["replacement_pid"] is not None or len(x["draining_pids"]) > 0
+def running(x):
+    return x["state"] == "RUNNING" and x["pid"] is not None
+try:
+    r = eval(sys.argv[2])
+except (KeyError, IndexError, TypeError) as e:
+    sys.stderr.write("jval: %s: %r\n" % (sys.argv[2], e))
+    sys.exit(2)
+if sys.argv[3] == "print":
+    print(r if isinstance(r, str) else json.dumps(r))
+else:
+    sys.exit(0 if r else 1)
+'
+
+jval() {
+	python3 -c "$_mem_py" "$JSON" "$1" print
+}
+
+jtrue() {
+	python3 -c "$_mem_py" "$JSON" "$1" test
+}
+
+jnow() {
+	jstatus && jtrue "$1"
+}
+
+# Log lines start "YYYY-MM-DD HH:MM:SS.mmm": seconds since midnight.
+_log_secs() {
+	awk '{ split($2, t, ":"); printf "%.3f\n", t[1] * 3600 + t[2] * 60 + t[3] }'
+}
+
+log_time() {
+	grep -E -- "$1" "$LEASHD_LOG" | head -n 1 | _log_secs
+}
+
+last_log_time() {
+	grep -E -- "$1" "$LEASHD_LOG" | tail -n 1 | _log_secs
+}
+
+# secs_between A B: B - A (log times; a midnight in between is allowed for).
+secs_between() {
+	awk -v a="$1" -v b="$2" 'BEGIN { d = b - a; if (d < -43200) d += 86400;
+	    printf "%.3f\n", d }'
+}
+
+# at_least X Y: X >= Y, as numbers.
+at_least() {
+	awk -v x="$1" -v y="$2" 'BEGIN { exit !(x + 0 >= y + 0) }'
+}
+
+ev_time() {
+	[ -f "$1" ] && awk -v pid="$2" -v ev="$3" \
+	    '$2 == pid && $3 == ev { print $1; exit }' "$1"
+}
+
+# replaced_pairs NAME: for each "draining pid OLD" of NAME, OLD and the pid
+# that had just been announced ready.
+replaced_pairs() {
+	sed -n -e "s/.* program: $1: replacement pid \([0-9]*\) is ready .*/R \1/p" \
+	    -e "s/.* program: $1: draining pid \([0-9]*\) with .*/D \1/p" \
+	    "$LEASHD_LOG" |
+	    awk '$1 == "R" { n = $2 } $1 == "D" && n != "" { print $2, n; n = "" }'
+}
+
+# memcg_of PID: /sys/fs/cgroup/memory/... of PID (v1), empty when none.
+memcg_of() {
+	_rel=$(sed -n 's/^[0-9]*:\([^:]*,\)\{0,1\}memory\(,[^:]*\)\{0,1\}:\(.*\)$/\3/p' \
+	    "/proc/$1/cgroup" 2>/dev/null)
+	[ -n "$_rel" ] || return 1
+	# The mount of the memory hierarchy, and the part of the hierarchy it
+	# shows (not "/" inside a container's cgroup namespace).
+	awk -v rel="$_rel" '
+	    { for (i = 1; i <= NF && $i != "-"; i++) ; }
+	    $(i + 1) == "cgroup" && ("," $(i + 3) ",") ~ /,memory,/ {
+		root = $4; mnt = $5
+		if (root != "/" && index(rel, root) == 1)
+			rel = substr(rel, length(root) + 1)
+		if (rel == "/")
+			rel = ""
+		print mnt rel
+		exit
+	    }' "/proc/$1/mountinfo"
+}
+
+leash_cgroups() {
+	_base=$(memcg_of "$1") || return 0
+	for _d in "$_base"/leash-"$1"-*; do
+		[ -d "$_d" ] && echo "$_d"
+	done
+	return 0
+}
+
+# no_leash_cgroups BASE LEASHD_PID: no leash-LEASHD_PID-* directory in BASE.
+no_leash_cgroups() {
+	for _d in "$1"/leash-"$2"-*; do
+		[ -d "$_d" ] && return 1
+	done
+	return 0
+}
