@@ -114,6 +114,7 @@ cgroup_detect(const char *proc_cgroup, const char *mountinfo,
 		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
 		if (c2 == NULL)
 			continue;
+		*c1 = '\0';
 		*c2 = '\0';
 		if (strcmp(line, "0") == 0 && c1[1] == '\0')
 			v2path = xstrdup(c2 + 1);
@@ -144,8 +145,20 @@ cgroup_detect(const char *proc_cgroup, const char *mountinfo,
 	}
 	rel = v2 ? v2path : v1path;
 	/* The mount may show only a subtree (a container's namespace). */
-	if (strcmp(mroot, "/") != 0 && strncmp(rel, mroot, strlen(mroot)) == 0)
-		rel += strlen(mroot);
+	if (strcmp(mroot, "/") != 0) {
+		size_t ml = strlen(mroot);
+		if (strncmp(rel, mroot, ml) != 0 ||
+		    (rel[ml] != '\0' && rel[ml] != '/')) {
+			snprintf(why, whylen, "our cgroup %s is outside the mounted "
+			    "subtree %s", rel, mroot);
+			free(mnt);
+			free(mroot);
+			free(v1path);
+			free(v2path);
+			return -1;
+		}
+		rel += ml;
+	}
 	root->version = v2 ? CGROUP_V2 : CGROUP_V1;
 	root->own = strcmp(rel, "/") == 0 || rel[0] == '\0' ? xstrdup(mnt) :
 	    xasprintf("%s%s", mnt, rel);
