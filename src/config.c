@@ -67,34 +67,38 @@ static void diag_add(char ***v, size_t *n, size_t *cap, char *msg)
 	(*v)[*n] = NULL;
 }
 
+static void
+diag_vadd(struct config_diag *d, bool error, const char *file, int line,
+    const char *fmt, va_list ap)
+{
+	char *m = xvasprintf(fmt, ap), *full;
+
+	full = xasprintf("%s:%d: %s", file, line, m);
+	free(m);
+	if (error)
+		diag_add(&d->errors, &d->nerrors, &d->cap_e, full);
+	else
+		diag_add(&d->warnings, &d->nwarnings, &d->cap_w, full);
+}
+
 static void __attribute__((format(printf, 4, 5)))
 diag_error(struct config_diag *d, const char *file, int line, const char *fmt, ...)
 {
 	va_list ap;
-	char *m, *full;
 
 	va_start(ap, fmt);
-	if (vasprintf(&m, fmt, ap) < 0)
-		fatal("config", "vasprintf");
+	diag_vadd(d, true, file, line, fmt, ap);
 	va_end(ap);
-	full = xasprintf("%s:%d: %s", file, line, m);
-	free(m);
-	diag_add(&d->errors, &d->nerrors, &d->cap_e, full);
 }
 
 static void __attribute__((format(printf, 4, 5)))
 diag_warning(struct config_diag *d, const char *file, int line, const char *fmt, ...)
 {
 	va_list ap;
-	char *m, *full;
 
 	va_start(ap, fmt);
-	if (vasprintf(&m, fmt, ap) < 0)
-		fatal("config", "vasprintf");
+	diag_vadd(d, false, file, line, fmt, ap);
 	va_end(ap);
-	full = xasprintf("%s:%d: %s", file, line, m);
-	free(m);
-	diag_add(&d->warnings, &d->nwarnings, &d->cap_w, full);
 }
 
 void

@@ -97,13 +97,10 @@ reply(struct control_client *c, const char *fmt, ...)
 	struct buf b = { 0 };
 	va_list ap;
 	char *line;
-	int n;
 
 	va_start(ap, fmt);
-	n = vasprintf(&line, fmt, ap);
+	line = xvasprintf(fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		fatal("control", "vasprintf");
 	for (char *p = line, *nl; *p != '\0'; p = nl + 1) {
 		nl = strchrnul(p, '\n');
 		if (*p == '%')
@@ -868,28 +865,31 @@ diff_lines(struct control_client *c, struct strv *lines, int rc)
 	strv_free(lines);
 }
 
+/* reread (apply = false) and update (apply = true). */
 static int
-cmd_reread(struct control_client *c, int argc, char **argv)
+config_command(struct control_client *c, bool apply)
 {
 	struct strv lines = { 0 };
-	int rc = leashd_reload(c->ctl->d, false, &lines);
+	int rc = leashd_reload(c->ctl->d, apply, &lines);
 
-	(void)argc;
-	(void)argv;
 	diff_lines(c, &lines, rc);
 	return rc == 0 ? PROTOCOL_EXIT_OK : PROTOCOL_EXIT_ERROR;
 }
 
 static int
-cmd_update(struct control_client *c, int argc, char **argv)
+cmd_reread(struct control_client *c, int argc, char **argv)
 {
-	struct strv lines = { 0 };
-	int rc = leashd_reload(c->ctl->d, true, &lines);
-
 	(void)argc;
 	(void)argv;
-	diff_lines(c, &lines, rc);
-	return rc == 0 ? PROTOCOL_EXIT_OK : PROTOCOL_EXIT_ERROR;
+	return config_command(c, false);
+}
+
+static int
+cmd_update(struct control_client *c, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return config_command(c, true);
 }
 
 static int

@@ -3,6 +3,7 @@
 #ifndef LEASH_UTIL_H
 #define LEASH_UTIL_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdbool.h>
 
@@ -15,6 +16,7 @@ void *xcalloc(size_t, size_t);
 void *xrealloc(void *, size_t);
 char *xstrdup(const char *);
 char *xasprintf(const char *, ...) __attribute__((format(printf, 1, 2)));
+char *xvasprintf(const char *, va_list) __attribute__((format(printf, 1, 0)));
 
 /* A growable NULL-terminated vector of owned strings. */
 struct strv {
