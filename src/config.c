@@ -345,47 +345,48 @@ struct key_def {
 	size_t off;
 	const char *def;	/* parsed like a value; NULL: unset */
 	long min, max;		/* KEY_INT only */
+	bool live;		/* a reload applies it without a restart */
 };
 
 #define P(f) offsetof(struct program_config, f)
 static const struct key_def program_keys[] = {
-	{ "command", KEY_STRING, P(command), NULL, 0, 0 },
-	{ "process_name", KEY_STRING, P(process_name), "%(program_name)s", 0, 0 },
-	{ "numprocs", KEY_INT, P(numprocs), "1", 1, 100000 },
-	{ "numprocs_start", KEY_INT, P(numprocs_start), "0", 0, 1000000 },
-	{ "priority", KEY_INT, P(priority), "999", -1000000, 1000000 },
-	{ "autostart", KEY_BOOL, P(autostart), "true", 0, 0 },
-	{ "autorestart", KEY_AUTORESTART, P(autorestart), "unexpected", 0, 0 },
-	{ "exitcodes", KEY_EXITCODES, P(exitcodes), "0", 0, 0 },
-	{ "startsecs", KEY_DURATION, P(startsecs), "1", 0, 0 },
-	{ "startretries", KEY_INT, P(startretries), "3", 0, 1000000 },
-	{ "stopsignal", KEY_SIGNAL, P(stopsignal), "TERM", 0, 0 },
-	{ "stopwaitsecs", KEY_DURATION, P(stopwaitsecs), "10", 0, 0 },
-	{ "stopasgroup", KEY_BOOL, P(stopasgroup), "true", 0, 0 },
-	{ "killasgroup", KEY_BOOL, P(killasgroup), "true", 0, 0 },
-	{ "user", KEY_STRING, P(user), NULL, 0, 0 },
-	{ "directory", KEY_STRING, P(directory), NULL, 0, 0 },
-	{ "umask", KEY_UMASK, P(umask), NULL, 0, 0 },
-	{ "environment", KEY_STRING, P(environment), NULL, 0, 0 },
-	{ "redirect_stderr", KEY_BOOL, P(redirect_stderr), "false", 0, 0 },
-	{ "stdout_logfile", KEY_STRING, P(stdout_logfile), "AUTO", 0, 0 },
-	{ "stdout_logfile_maxbytes", KEY_SIZE, P(stdout_logfile_maxbytes), "50M", 0, 0 },
-	{ "stdout_logfile_backups", KEY_INT, P(stdout_logfile_backups), "10", 0, 1000 },
-	{ "stderr_logfile", KEY_STRING, P(stderr_logfile), "AUTO", 0, 0 },
-	{ "stderr_logfile_maxbytes", KEY_SIZE, P(stderr_logfile_maxbytes), "50M", 0, 0 },
-	{ "stderr_logfile_backups", KEY_INT, P(stderr_logfile_backups), "10", 0, 1000 },
-	{ "memory_limit", KEY_MEMSIZE, P(memory_limit), "0", 0, 0 },
-	{ "memory_max", KEY_MEMSIZE, P(memory_max), "0", 0, 0 },
-	{ "memory_source", KEY_SOURCE, P(memory_source), "auto", 0, 0 },
-	{ "memory_interval", KEY_DURATION, P(memory_interval), "1s", 0, 0 },
-	{ "memory_samples", KEY_INT, P(memory_samples), "2", 1, 1000 },
-	{ "drain_signal", KEY_SIGNAL, P(drain_signal), "TERM", 0, 0 },
-	{ "drain_timeout", KEY_DURATION, P(drain_timeout), "30s", 0, 0 },
-	{ "max_replacing", KEY_INT, P(max_replacing), "1", 1, 100000 },
-	{ "ready", KEY_READY, P(ready), "startsecs", 0, 0 },
-	{ "ready_timeout", KEY_DURATION, P(ready_timeout), "60s", 0, 0 },
-	{ "watchdog_sec", KEY_DURATION, P(watchdog_sec), "0", 0, 0 },
-	{ "sockets", KEY_STRING, P(sockets), NULL, 0, 0 },
+	{ "command", KEY_STRING, P(command), NULL, 0, 0, false },
+	{ "process_name", KEY_STRING, P(process_name), "%(program_name)s", 0, 0, false },
+	{ "numprocs", KEY_INT, P(numprocs), "1", 1, 100000, false },
+	{ "numprocs_start", KEY_INT, P(numprocs_start), "0", 0, 1000000, false },
+	{ "priority", KEY_INT, P(priority), "999", -1000000, 1000000, true },
+	{ "autostart", KEY_BOOL, P(autostart), "true", 0, 0, true },
+	{ "autorestart", KEY_AUTORESTART, P(autorestart), "unexpected", 0, 0, true },
+	{ "exitcodes", KEY_EXITCODES, P(exitcodes), "0", 0, 0, true },
+	{ "startsecs", KEY_DURATION, P(startsecs), "1", 0, 0, true },
+	{ "startretries", KEY_INT, P(startretries), "3", 0, 1000000, true },
+	{ "stopsignal", KEY_SIGNAL, P(stopsignal), "TERM", 0, 0, true },
+	{ "stopwaitsecs", KEY_DURATION, P(stopwaitsecs), "10", 0, 0, true },
+	{ "stopasgroup", KEY_BOOL, P(stopasgroup), "true", 0, 0, false },
+	{ "killasgroup", KEY_BOOL, P(killasgroup), "true", 0, 0, false },
+	{ "user", KEY_STRING, P(user), NULL, 0, 0, false },
+	{ "directory", KEY_STRING, P(directory), NULL, 0, 0, false },
+	{ "umask", KEY_UMASK, P(umask), NULL, 0, 0, false },
+	{ "environment", KEY_STRING, P(environment), NULL, 0, 0, false },
+	{ "redirect_stderr", KEY_BOOL, P(redirect_stderr), "false", 0, 0, false },
+	{ "stdout_logfile", KEY_STRING, P(stdout_logfile), "AUTO", 0, 0, false },
+	{ "stdout_logfile_maxbytes", KEY_SIZE, P(stdout_logfile_maxbytes), "50M", 0, 0, false },
+	{ "stdout_logfile_backups", KEY_INT, P(stdout_logfile_backups), "10", 0, 1000, false },
+	{ "stderr_logfile", KEY_STRING, P(stderr_logfile), "AUTO", 0, 0, false },
+	{ "stderr_logfile_maxbytes", KEY_SIZE, P(stderr_logfile_maxbytes), "50M", 0, 0, false },
+	{ "stderr_logfile_backups", KEY_INT, P(stderr_logfile_backups), "10", 0, 1000, false },
+	{ "memory_limit", KEY_MEMSIZE, P(memory_limit), "0", 0, 0, true },
+	{ "memory_max", KEY_MEMSIZE, P(memory_max), "0", 0, 0, true },
+	{ "memory_source", KEY_SOURCE, P(memory_source), "auto", 0, 0, false },
+	{ "memory_interval", KEY_DURATION, P(memory_interval), "1s", 0, 0, true },
+	{ "memory_samples", KEY_INT, P(memory_samples), "2", 1, 1000, true },
+	{ "drain_signal", KEY_SIGNAL, P(drain_signal), "TERM", 0, 0, true },
+	{ "drain_timeout", KEY_DURATION, P(drain_timeout), "30s", 0, 0, true },
+	{ "max_replacing", KEY_INT, P(max_replacing), "1", 1, 100000, true },
+	{ "ready", KEY_READY, P(ready), "startsecs", 0, 0, false },
+	{ "ready_timeout", KEY_DURATION, P(ready_timeout), "60s", 0, 0, true },
+	{ "watchdog_sec", KEY_DURATION, P(watchdog_sec), "0", 0, 0, true },
+	{ "sockets", KEY_STRING, P(sockets), NULL, 0, 0, false },
 };
 #undef P
 
@@ -1089,14 +1090,15 @@ config_find_program(const struct config *c, const char *name)
 /* Values that matter to a running worker, so changing any of them
  * restarts it; values equal as written may still expand differently
  * (%(ENV_X)s), so the expanded processes are compared too. */
-bool
-program_config_equal(const struct program_config *a,
-    const struct program_config *b)
+static bool
+program_config_compare(const struct program_config *a,
+    const struct program_config *b, bool with_live)
 {
 	if (strcmp(a->name, b->name) != 0)
 		return false;
 	for (size_t i = 0; i < nitems(program_keys); i++)
-		if (!key_equal(&program_keys[i], a, b))
+		if ((with_live || !program_keys[i].live) &&
+		    !key_equal(&program_keys[i], a, b))
 			return false;
 	for (long i = 0; i < a->numprocs; i++) {
 		const struct process_config *pa = &a->procs[i], *pb = &b->procs[i];
@@ -1108,10 +1110,26 @@ program_config_equal(const struct program_config *a,
 		    (pa->out.path == NULL) != (pb->out.path == NULL) ||
 		    (pa->out.path && strcmp(pa->out.path, pb->out.path) != 0) ||
 		    (pa->err.path == NULL) != (pb->err.path == NULL) ||
-		    (pa->err.path && strcmp(pa->err.path, pb->err.path) != 0))
+		    (pa->err.path && strcmp(pa->err.path, pb->err.path) != 0) ||
+		    pa->out.journal != pb->out.journal ||
+		    pa->err.journal != pb->err.journal)
 			return false;
 	}
 	return true;
+}
+
+bool
+program_config_equal(const struct program_config *a,
+    const struct program_config *b)
+{
+	return program_config_compare(a, b, true);
+}
+
+bool
+program_config_needs_restart(const struct program_config *a,
+    const struct program_config *b)
+{
+	return !program_config_compare(a, b, false);
 }
 
 const struct socket_config *

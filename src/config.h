@@ -148,6 +148,13 @@ const struct socket_config *config_find_socket(const struct config *,
 bool socket_config_equal(const struct socket_config *,
     const struct socket_config *);
 void socket_config_free(struct socket_config *);
+/*
+ * True when moving a running program from a to b needs its processes
+ * restarted; when only keys such as memory_limit, startretries or
+ * stopwaitsecs differ, b can be applied to the running processes.
+ */
+bool program_config_needs_restart(const struct program_config *a,
+    const struct program_config *b);
 int exitcode_expected(const struct program_config *, int code);
 
 #endif

@@ -244,6 +244,18 @@ leashd_reload(struct leashd *d, bool apply, struct strv *report)
 		if (p->next_cfg != NULL ? program_config_equal(p->next_cfg, pc) :
 		    (!p->removing && program_config_equal(p->cfg, pc)))
 			continue;
+		if (p->next_cfg == NULL && !p->removing &&
+		    !program_config_needs_restart(p->cfg, pc)) {
+			strv_push(report, xasprintf("%s: %s", pc->name, apply ?
+			    "updated process group (applied without a restart)" :
+			    "changed (applies without a restart)"));
+			changed++;
+			if (!apply)
+				continue;
+			c->programs[i] = NULL;
+			program_config_free(program_set_config(p, pc));
+			continue;
+		}
 		strv_push(report, xasprintf("%s: %s", pc->name,
 		    apply ? "updated process group" : "changed"));
 		changed++;

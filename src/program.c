@@ -1156,6 +1156,16 @@ program_source(struct program *p)
 	return s;
 }
 
+static double
+sample_interval(const struct program_config *cfg)
+{
+	double interval = cfg->memory_interval;
+
+	if (cfg->watchdog_sec > 0 && cfg->watchdog_sec / 4 < interval)
+		interval = cfg->watchdog_sec / 4;
+	return interval;
+}
+
 struct program *
 program_new(struct leashd *d, struct program_config *cfg)
 {
@@ -1180,12 +1190,25 @@ program_new(struct leashd *d, struct program_config *cfg)
 		    w->pc->err.backups);
 		ev_timer_init(&w->timer, worker_timer_cb, 0., 0.);
 	}
-	interval = cfg->memory_interval;
-	if (cfg->watchdog_sec > 0 && cfg->watchdog_sec / 4 < interval)
-		interval = cfg->watchdog_sec / 4;
+	interval = sample_interval(cfg);
 	ev_timer_init(&p->sample_timer, sample_cb, interval, interval);
 	ev_timer_start(d->loop, &p->sample_timer);
 	return p;
+}
+
+struct program_config *
+program_set_config(struct program *p, struct program_config *cfg)
+{
+	struct program_config *old = p->cfg;
+
+	p->cfg = cfg;
+	for (size_t i = 0; i < p->nworkers; i++)
+		p->workers[i].pc = &cfg->procs[i];
+	p->sample_timer.repeat = sample_interval(cfg);
+	ev_timer_again(p->d->loop, &p->sample_timer);
+	log_info("program", "%s: new settings applied to the running processes",
+	    cfg->name);
+	return old;
 }
 
 /* Only for a program whose workers are all down and gone. */

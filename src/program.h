@@ -136,6 +136,10 @@ const char *restart_reason_name(enum restart_reason);
 
 struct program *program_new(struct leashd *, struct program_config *);
 void program_free(struct program *);
+/* Applies a config that needs no restart (program_config_needs_restart
+ * said so); returns the old one. */
+struct program_config *program_set_config(struct program *,
+    struct program_config *);
 void program_start(struct program *);
 void program_stop(struct program *);
 bool program_is_down(const struct program *);
