@@ -206,13 +206,14 @@ memory_human(uint64_t bytes, char buf[16])
 	double v = (double)bytes;
 	int u = 0;
 
-	while (v >= 1024 && u < 4) {
+	/* Choose the unit after rounding: 1048575 is "1.0M", not "1024K". */
+	while (v >= 1023.5 && u < 4) {
 		v /= 1024;
 		u++;
 	}
 	if (u == 0)
 		snprintf(buf, 16, "%lluB", (unsigned long long)bytes);
 	else
-		snprintf(buf, 16, v < 100 ? "%.1f%c" : "%.0f%c", v, units[u]);
+		snprintf(buf, 16, v < 99.95 ? "%.1f%c" : "%.0f%c", v, units[u]);
 	return buf;
 }

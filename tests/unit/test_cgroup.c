@@ -503,14 +503,14 @@ static void
 test_prepare(void)
 {
 	struct cgroup_root root;
-	char why[512], pidstr[32], *got, *probe, *leaf;
-	const char *own;
+	char why[512], pidstr[32], own[PATH_MAX], want[PATH_MAX + 32];
+	char *got, *probe, *leaf;
 	int rc;
 
 	snprintf(pidstr, sizeof(pidstr), "%d", (int)getpid());
 
 	/* v2: leashd moves itself to <own>/leashd, enables memory below. */
-	own = make_dir("prep/own");
+	snprintf(own, sizeof(own), "%s", make_dir("prep/own"));
 	write_file("prep/own/leashd/cgroup.procs", "");
 	write_file("prep/own/cgroup.subtree_control", "");
 	write_file("prep/own/cgroup.controllers", "cpu io memory pids\n");
@@ -530,9 +530,9 @@ test_prepare(void)
 	is_str(root.base, own, "prepare v2 keeps base at own");
 	cgroup_root_free(&root);
 
-	/* v2: leashd/ made by prepare itself (it exists as a plain empty
-	 * dir here, so the write to its cgroup.procs fails: no O_CREAT). */
-	own = make_dir("prep2/own");
+	/* v2 without leashd/: prepare makes it, but in a plain directory
+	 * no cgroup.procs appears, so moving itself fails (no O_CREAT). */
+	snprintf(own, sizeof(own), "%s", make_dir("prep2/own"));
 	write_file("prep2/own/cgroup.subtree_control", "");
 	fake_root(&root, CGROUP_V2, own);
 	why[0] = '\0';
@@ -546,7 +546,7 @@ test_prepare(void)
 	cgroup_root_free(&root);
 
 	/* v2: no subtree_control (memory cannot be enabled). */
-	own = make_dir("prep3/own");
+	snprintf(own, sizeof(own), "%s", make_dir("prep3/own"));
 	write_file("prep3/own/leashd/cgroup.procs", "");
 	fake_root(&root, CGROUP_V2, own);
 	why[0] = '\0';
@@ -565,7 +565,7 @@ test_prepare(void)
 	cgroup_root_free(&root);
 
 	/* v1: only the probe, nothing written. */
-	own = make_dir("prep5/own");
+	snprintf(own, sizeof(own), "%s", make_dir("prep5/own"));
 	fake_root(&root, CGROUP_V1, own);
 	why[0] = '\0';
 	rc = cgroup_prepare(&root, why, sizeof(why));
@@ -585,21 +585,19 @@ test_prepare(void)
 	cgroup_root_free(&root);
 
 	/* cgroup_create / cgroup_procs_file / cgroup_remove. */
-	own = make_dir("create/base");
+	snprintf(own, sizeof(own), "%s", make_dir("create/base"));
 	fake_root(&root, CGROUP_V2, own);
 	leaf = cgroup_create(&root, "w1");
-	got = xasprintf("%s/w1", own);
-	is_str(leaf, got, "create returns <base>/name");
+	snprintf(want, sizeof(want), "%s/w1", own);
+	is_str(leaf, want, "create returns <base>/name");
 	ok(leaf != NULL && exists(leaf), "create makes the directory");
-	free(got);
 	probe = cgroup_create(&root, "w1");
-	is_str(probe, leaf, "create of an existing cgroup returns it");
+	is_str(probe, want, "create of an existing cgroup returns it");
 	free(probe);
 	probe = leaf ? cgroup_procs_file(leaf) : NULL;
-	got = xasprintf("%s/w1/cgroup.procs", own);
-	is_str(probe, got, "procs file is <dir>/cgroup.procs");
+	snprintf(want, sizeof(want), "%s/w1/cgroup.procs", own);
+	is_str(probe, want, "procs file is <dir>/cgroup.procs");
 	free(probe);
-	free(got);
 	ok(leaf != NULL && cgroup_remove(leaf) == 0 && !exists(leaf),
 	    "remove deletes an empty cgroup");
 	ok(leaf != NULL && cgroup_remove(leaf) == -1,

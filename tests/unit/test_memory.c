@@ -222,26 +222,35 @@ test_smaps_rollup(void)
 
 /* --- /proc figures ------------------------------------------------------ */
 
-/* A child that does nothing until its pipe closes. */
+/* A child that does nothing until its pipe closes; returns once it is
+ * idle, so that its figures stay put. */
 static pid_t
 idler(int *wfd)
 {
-	int p[2];
+	int p[2], q[2];
 	pid_t pid;
-	char c;
+	char c = 'r';
 
-	if (pipe(p) != 0 || (pid = fork()) < 0) {
+	if (pipe(p) != 0 || pipe(q) != 0 || (pid = fork()) < 0) {
 		perror("pipe/fork");
 		exit(99);
 	}
 	if (pid == 0) {
 		close(p[1]);
+		close(q[0]);
+		(void)!write(q[1], &c, 1);
 		while (read(p[0], &c, 1) < 0 && errno == EINTR)
 			;
 		_exit(0);
 	}
 	close(p[0]);
+	close(q[1]);
 	*wfd = p[1];
+	if (read_byte_by(q[0], now_ms() + DEADLINE_MS) != 'r') {
+		printf("# the idle child did not start\n");
+		fflush(stdout);
+	}
+	close(q[0]);
 	return pid;
 }
 
@@ -266,6 +275,7 @@ test_read_proc(void)
 {
 	uint64_t rss = 0, pss = 0, uss = 0, one = 0, sum = 0, x;
 	pid_t self = getpid(), dead = vanished(), child, pids[3];
+	long long deadline;
 	int wfd, rc;
 
 	ok(memory_read_proc(self, MEMORY_RSS, &rss) == 0 && rss > 0,
@@ -285,21 +295,37 @@ test_read_proc(void)
 	ok(memory_read_proc(dead, MEMORY_USS, &x) == -1 && x == 7,
 	    "read_proc of a vanished pid fails (uss)");
 
-	/* Sums: an idle child's rss is steady, so they are exact. */
+	/*
+	 * Sums: an idle child's rss is steady, so they are exact.  It may
+	 * still fault in a page or two on its way into read(), so each sum
+	 * is bracketed by two readings of the child that must agree (retried
+	 * until they do, within the deadline).
+	 */
 	child = idler(&wfd);
-	rc = memory_read_proc(child, MEMORY_RSS, &one);
-	ok(rc == 0 && one > 0, "read_proc of an idle child (%.1f MiB)", mib(one));
 	pids[0] = dead;
 	pids[1] = child;
 	pids[2] = dead;
-	sum = 1;
-	rc = memory_read_procs(MEMORY_RSS, pids, 3, &sum);
+	deadline = now_ms() + DEADLINE_MS;
+	do {
+		rc = memory_read_proc(child, MEMORY_RSS, &one);
+		sum = 1;
+		rc |= memory_read_procs(MEMORY_RSS, pids, 3, &sum);
+		rc |= memory_read_proc(child, MEMORY_RSS, &x);
+	} while (rc == 0 && x != one && now_ms() < deadline);
+	ok(rc == 0 && one > 0 && x == one,
+	    "read_proc of an idle child is steady (%.2f MiB)", mib(one));
 	ok(rc == 0 && sum == one,
 	    "read_procs skips vanished pids and sums the living (%llu = %llu)",
 	    (unsigned long long)sum, (unsigned long long)one);
 	pids[2] = child;
-	rc = memory_read_procs(MEMORY_RSS, pids, 3, &sum);
-	ok(rc == 0 && sum == 2 * one, "read_procs sums every pid given");
+	do {
+		rc = memory_read_proc(child, MEMORY_RSS, &one);
+		rc |= memory_read_procs(MEMORY_RSS, pids, 3, &sum);
+		rc |= memory_read_proc(child, MEMORY_RSS, &x);
+	} while (rc == 0 && x != one && now_ms() < deadline);
+	ok(rc == 0 && sum == 2 * one,
+	    "read_procs sums every pid given (%llu = 2 * %llu)",
+	    (unsigned long long)sum, (unsigned long long)one);
 	pids[1] = dead;
 	pids[2] = dead;
 	sum = 1;
