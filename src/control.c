@@ -289,8 +289,8 @@ describe(const struct worker *w, char *buf, size_t len)
 	default:
 		break;
 	}
-	if (w->status_text != NULL && n < len)
-		n += snprintf(buf + n, len - n, "%s; ", w->status_text);
+	if (worker_status_text(w) != NULL && n < len)
+		n += snprintf(buf + n, len - n, "%s; ", worker_status_text(w));
 	if (w->candidate != NULL && n < len)
 		n += snprintf(buf + n, len - n, "replacing: new pid %d starting; ",
 		    (int)w->candidate->pid);
@@ -410,7 +410,7 @@ status_json(struct control_client *c, struct match *m)
 		    w->footprint_over ? "true" : "false", w->replace_failures);
 		json_string(&b, w->spawn_error);
 		buf_puts(&b, ",\"status_text\":");
-		json_string(&b, w->status_text);
+		json_string(&b, worker_status_text(w));
 		buf_puts(&b, ",\"description\":");
 		json_string(&b, desc);
 		buf_putc(&b, '}');
@@ -1340,6 +1340,7 @@ control_listen(struct leashd *d, const char *path, const char *group,
 	struct control *ctl;
 	struct output_hooks h;
 	struct group *gr = NULL;
+	struct stat st;
 	char *dir, *slash;
 	mode_t old;
 	int fd;
@@ -1368,8 +1369,16 @@ control_listen(struct leashd *d, const char *path, const char *group,
 		    "%s", path);
 		return NULL;
 	}
-	if (unlink(path) == 0)
-		log_info("control", "removed stale socket %s", path);
+	/* Replace a socket nobody answers on; never anything else. */
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(err, errlen, "%s exists and is not a socket",
+			    path);
+			return NULL;
+		}
+		if (unlink(path) == 0)
+			log_info("control", "removed stale socket %s", path);
+	}
 	strncpy(sun.sun_path, path, sizeof(sun.sun_path) - 1);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0)) < 0) {

@@ -154,7 +154,7 @@ notify_dispatch(struct instance *in, const char *msg, size_t len)
 		if (strcmp(line, "READY=1") == 0)
 			instance_ready(in);
 		else if (strncmp(line, "STATUS=", 7) == 0)
-			worker_set_status_text(in->w, line + 7);
+			instance_set_status_text(in, line + 7);
 		else if (strcmp(line, "STOPPING=1") == 0)
 			instance_stopping(in);
 		else if (strcmp(line, "WATCHDOG=1") == 0)

@@ -280,6 +280,7 @@ instance_destroy(struct instance *in)
 		leashd_remove_cgroup(d, in->cgroup);
 		free(in->cgroup);
 	}
+	free(in->status_text);
 	free(in);
 }
 
@@ -403,12 +404,14 @@ worker_journal(struct worker *w, int priority)
 {
 	int fd = sd_journal_stream_fd(w->prog->cfg->name, priority, 0);
 
+	unsigned bit = priority == LOG_INFO ? 1 : 2;
+
 	if (fd < 0) {
-		if (!w->journal_warned)
+		if (!(w->journal_warned & bit))
 			log_warnx("program", "%s: no journal to write to (%s); "
 			    "output goes to %s", w->fullname, strerror(-fd),
 			    priority == LOG_INFO ? w->outlog.path : w->errlog.path);
-		w->journal_warned = true;
+		w->journal_warned |= bit;
 		return -1;
 	}
 	return fd;
@@ -1228,7 +1231,6 @@ program_free(struct program *p)
 		free(w->draining);
 		logfile_free(&w->outlog);
 		logfile_free(&w->errlog);
-		free(w->status_text);
 		free(w->spawn_error);
 		free(w->fullname);
 	}
@@ -1304,11 +1306,17 @@ instance_watchdog(struct instance *in)
 }
 
 void
-worker_set_status_text(struct worker *w, const char *text)
+instance_set_status_text(struct instance *in, const char *text)
 {
-	free(w->status_text);
-	w->status_text = xstrdup(text);
-	if (strlen(w->status_text) > 200)
-		w->status_text[200] = '\0';
-	leashd_worker_changed(w->prog->d, w);
+	free(in->status_text);
+	in->status_text = xstrdup(text);
+	if (strlen(in->status_text) > 200)
+		in->status_text[200] = '\0';
+	leashd_worker_changed(in->w->prog->d, in->w);
+}
+
+const char *
+worker_status_text(const struct worker *w)
+{
+	return w->main != NULL ? w->main->status_text : NULL;
 }

@@ -81,6 +81,7 @@ struct instance {
 	int status;		/* wait status once exited */
 	ev_tstamp last_ping;	/* WATCHDOG=1 (or when it became ready) */
 	bool stopping;		/* sent STOPPING=1 */
+	char *status_text;	/* its last STATUS= */
 };
 
 struct worker {
@@ -115,8 +116,7 @@ struct worker {
 	bool footprint_over;	/* main's footprint already exceeds the limit */
 	uint64_t footprint;
 
-	char *status_text;	/* STATUS= from the worker */
-	bool journal_warned;
+	unsigned journal_warned;	/* bit per stream: said once */
 };
 
 struct program {
@@ -167,7 +167,9 @@ pid_t worker_pid(const struct worker *);
 void instance_ready(struct instance *);
 void instance_stopping(struct instance *);
 void instance_watchdog(struct instance *);
-void worker_set_status_text(struct worker *, const char *);
+void instance_set_status_text(struct instance *, const char *);
+/* STATUS= of the main instance, or NULL. */
+const char *worker_status_text(const struct worker *);
 
 /*
  * The pure transition rules, apart from their side effects, so that unit

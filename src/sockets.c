@@ -16,22 +16,15 @@
 #include "sockets.h"
 #include "util.h"
 
+/* mode and owner of a unix socket's file. */
 static int
-unix_bind(const struct socket_config *sc, const char *path, char *err,
+unix_perms(const struct socket_config *sc, const char *path, char *err,
     size_t len)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct passwd *pw = NULL;
 	struct group *gr = NULL;
-	struct stat st;
-	char *user = NULL, *colon;
-	int fd;
+	char *user, *colon;
 
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		snprintf(err, len, "path too long");
-		return -1;
-	}
-	strcpy(sun.sun_path, path);
 	if (sc->owner != NULL) {
 		user = xstrdup(sc->owner);
 		if ((colon = strchr(user, ':')) != NULL)
@@ -45,6 +38,29 @@ unix_bind(const struct socket_config *sc, const char *path, char *err,
 		}
 		free(user);
 	}
+	if ((sc->mode >= 0 && chmod(path, sc->mode) != 0) ||
+	    (pw != NULL && chown(path, pw->pw_uid, gr ? gr->gr_gid :
+	    pw->pw_gid) != 0)) {
+		snprintf(err, len, "cannot set mode or owner of %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+unix_bind(const struct socket_config *sc, const char *path, char *err,
+    size_t len)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct stat st;
+	int fd;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(err, len, "path too long");
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
 		snprintf(err, len, "socket: %s", strerror(errno));
 		return -1;
@@ -62,11 +78,7 @@ unix_bind(const struct socket_config *sc, const char *path, char *err,
 			close(fd);
 		return -1;
 	}
-	if ((sc->mode >= 0 && chmod(path, sc->mode) != 0) ||
-	    (pw != NULL && chown(path, pw->pw_uid, gr ? gr->gr_gid :
-	    pw->pw_gid) != 0)) {
-		snprintf(err, len, "cannot set mode or owner of %s: %s", path,
-		    strerror(errno));
+	if (unix_perms(sc, path, err, len) != 0) {
 		close(fd);
 		unlink(path);
 		return -1;
@@ -150,6 +162,19 @@ socket_unbind(const struct socket_config *sc, int fd)
 		unlink(sc->listen + 5);
 }
 
+/* A kept socket with a new backlog, mode or owner. */
+static int
+socket_update(const struct socket_config *sc, int fd, char *err, size_t len)
+{
+	if (listen(fd, (int)sc->backlog) != 0) {
+		snprintf(err, len, "backlog: %s", strerror(errno));
+		return -1;
+	}
+	if (strncmp(sc->listen, "unix:", 5) == 0)
+		return unix_perms(sc, sc->listen + 5, err, len);
+	return 0;
+}
+
 int
 listeners_apply(struct listeners *have, struct socket_config **want,
     size_t nwant, char *err, size_t errlen)
@@ -158,15 +183,28 @@ listeners_apply(struct listeners *have, struct socket_config **want,
 	bool *kept = xcalloc(have->n + 1, sizeof(*kept));
 	char why[256];
 
+	/* The same name and address: keep the bound socket and apply
+	 * backlog, mode and owner to it in place. */
 	for (size_t i = 0; i < nwant; i++) {
 		next[i].fd = -1;
 		for (size_t j = 0; j < have->n; j++) {
-			if (!kept[j] && socket_config_equal(have->v[j].cfg,
-			    want[i])) {
-				next[i].fd = have->v[j].fd;
-				kept[j] = true;
-				break;
+			const struct socket_config *old = have->v[j].cfg;
+			if (kept[j] || strcmp(old->name, want[i]->name) != 0 ||
+			    strcmp(old->listen, want[i]->listen) != 0)
+				continue;
+			if (!socket_config_equal(old, want[i]) &&
+			    socket_update(want[i], have->v[j].fd, why,
+			    sizeof(why)) != 0) {
+				snprintf(err, errlen, "%s:%d: [socket:%s] %s",
+				    want[i]->file, want[i]->line, want[i]->name,
+				    why);
+				free(next);
+				free(kept);
+				return -1;
 			}
+			next[i].fd = have->v[j].fd;
+			kept[j] = true;
+			break;
 		}
 	}
 	/* Bind the new ones; a unix path of a removed socket is freed first

@@ -171,7 +171,8 @@ systemd_reloading(struct systemd *s)
 {
 	struct timespec ts;
 
-	if (!s->enabled)
+	/* Before READY=1, systemd still waits for the start to complete. */
+	if (!s->enabled || !s->ready_sent)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
@@ -181,7 +182,7 @@ systemd_reloading(struct systemd *s)
 void
 systemd_reloaded(struct systemd *s)
 {
-	if (s->enabled)
+	if (s->enabled && s->ready_sent)
 		sd_notify(0, "READY=1");
 }
 

@@ -2,11 +2,13 @@
  * A worker for the sd_notify tests: sends datagrams to $NOTIFY_SOCKET the
  * way sd_notify(3) does, then lives on (so its pid can be attributed).
  *
- *   notifier [--delay SECS] [--from-child] [--every SECS] [--pidfile F]
- *            [--stay SECS] [MESSAGE...]
+ *   notifier [--wait FILE] [--delay SECS] [--from-child] [--every SECS]
+ *            [--pidfile F] [--stay SECS] [MESSAGE...]
  *
  * Each MESSAGE (e.g. READY=1, "STATUS=serving 3 requests", WATCHDOG=1) is
  * sent once after --delay; with --every they are sent again every SECS.
+ * --wait FILE first waits (polling) until FILE exists, so a test decides
+ * when the messages go out.
  * --from-child sends from a forked child (a process of the worker's tree)
  * that stays alive --stay seconds (default 1).  Without --every the
  * process then sleeps until killed.  SIGTERM exits 0.
@@ -62,11 +64,12 @@ main(int argc, char **argv)
 		{ "every", required_argument, NULL, 'e' },
 		{ "stay", required_argument, NULL, 's' },
 		{ "pidfile", required_argument, NULL, 'p' },
+		{ "wait", required_argument, NULL, 'w' },
 		{ NULL, 0, NULL, 0 },
 	};
 	double delay = 0, every = 0, stay = 1;
 	int child = 0, ch;
-	const char *pidfile = NULL;
+	const char *pidfile = NULL, *waitfile = NULL;
 
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
@@ -75,6 +78,7 @@ main(int argc, char **argv)
 		case 'e': every = atof(optarg); break;
 		case 's': stay = atof(optarg); break;
 		case 'p': pidfile = optarg; break;
+		case 'w': waitfile = optarg; break;
 		default: return 2;
 		}
 	}
@@ -86,6 +90,8 @@ main(int argc, char **argv)
 			fclose(f);
 		}
 	}
+	while (waitfile != NULL && access(waitfile, F_OK) != 0)
+		usleep(20000);
 	usleep((useconds_t)(delay * 1e6));
 	do {
 		if (child) {

@@ -28,8 +28,9 @@
  *                       --ignore-term, SIGTERM/SIGINT make the worker
  *                       record "term" and exit 0 (a graceful drain); with
  *                       --ignore-term it records "term" and goes on.
- *                       --spike also records "spike" (allocated) and
- *                       "spike-end" (given back).
+ *                       --spike also records "spike-start" (allocating),
+ *                       "spike" (allocated and touched) and "spike-end"
+ *                       (given back).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -106,8 +107,9 @@ touch_new(size_t bytes)
 
 	if (bytes == 0)
 		return NULL;
+	/* MAP_POPULATE: the pages in one go, so a spike rises fast. */
 	p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	if (p == MAP_FAILED) {
 		perror("mmap");
 		return NULL;
@@ -217,6 +219,7 @@ memory_loop(size_t grow, double tick, size_t plateau, size_t hold,
 				next_grow = t + tick;
 		}
 		if (spike_at > 0 && t >= spike_at) {
+			event("spike-start");
 			spiked = touch_new(spike);
 			spike_end = now_mono() + spike_for;
 			event("spike");

@@ -278,7 +278,7 @@ file_size() {
 
 lib_cleanup() {
 	_status=$?
-	trap - EXIT INT TERM HUP
+	trap - EXIT INT TERM HUP PIPE
 	for _lp in $LEASHD_PIDS; do
 		if alive "$_lp"; then
 			kill -TERM "$_lp" 2>/dev/null
@@ -314,6 +314,7 @@ trap lib_cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
+trap 'exit 141' PIPE
 
 [ -x "$LEASHD" ] || bail_out "$LEASHD is not built (run make)"
 [ -x "$WORKER" ] || bail_out "$WORKER is not built (run make check TESTS=)"

@@ -7,7 +7,11 @@
 # Gives the script:
 #   $LEASHCTL, ctl ARGS...       leashctl on this test's control socket
 #   leashd_section                the [leashd] section every test starts with
-#   have_python                   python3 is there (--json checks need it)
+#   have_python                   python3 is there (--json checks need it);
+#                    $py is "yes" when it is, else empty (and said once)
+#   jcheck DESC EXPR              a test that EXPR holds for the last $JSON
+#   jwait DESC SECS EXPR          a test that EXPR comes to hold within SECS
+#                    (both are skipped, with the reason, without python3)
 #   jstatus                       `leashctl --json status` into $JSON
 #   jval EXPR / jtrue EXPR        evaluate a Python expression over $JSON:
 #                    d (the whole reply), procs (its processes), p(NAME)
@@ -16,14 +20,21 @@
 #                    with a pid); jval prints the value (JSON for
 #                    non-strings), jtrue succeeds when it is true
 #   jnow EXPR                     jstatus, then jtrue EXPR
+#   json_watch MAX UNTIL EXPR [BAD]   samples `leashctl --json status` up to
+#                    MAX times, about a hundred a second, printing EXPR
+#                    for each sample, until UNTIL holds (first is the first
+#                    sample, for "restarts went up by 6"); samples where BAD
+#                    holds are summed up in $DIR/watch.bad
 #   log_time REGEX                seconds (of the day, ms) of the first log
-#                    line matching; last_log_time REGEX of the last one
+#                    line matching
+#   secs_between A B / at_least X Y   B - A for log times / X >= Y
 #   ev_time FILE PID EVENT        CLOCK_MONOTONIC time of PID's first EVENT
 #                    line in a testworker --events FILE (empty if none)
 #   replaced_pairs NAME           "OLD NEW" per completed replacement of
 #                    NAME, from the log (NEW became ready, OLD drained)
 #   memcg_of PID                  the directory of PID's v1 memory cgroup
 #   leash_cgroups LEASHD_PID      the leash-LEASHD_PID-* cgroup directories
+#   no_leash_cgroups BASE LEASHD_PID   BASE has no leash-LEASHD_PID-* left
 
 : "${top_builddir:?}"
 LEASHCTL=$top_builddir/src/leashctl
@@ -45,6 +56,29 @@ EOF
 
 have_python() {
 	command -v python3 >/dev/null 2>&1
+}
+
+if have_python; then
+	py=yes
+else
+	py=
+	diag "python3 not found: the leashctl --json checks are skipped"
+fi
+
+jcheck() {
+	if [ -z "$py" ]; then
+		skip "$1 (no python3 to read --json)"
+		return 0
+	fi
+	check "$1" jtrue "$2"
+}
+
+jwait() {
+	if [ -z "$py" ]; then
+		skip "$1 (no python3 to read --json)"
+		return 0
+	fi
+	wait_for "$1" "$2" jnow "$3"
 }
 
 # jstatus: the --json status in $JSON; fails when leashd did not answer
@@ -88,6 +122,41 @@ jtrue() {
 	python3 -c "$_mem_py" "$JSON" "$1" test
 }
 
+_mem_watch_py='
+import json, subprocess, sys, time
+ctl, sock, mx, until, expr, bad, badfile = sys.argv[1:8]
+def replacing(x):
+    return x["replacement_pid"] is not None or len(x["draining_pids"]) > 0
+def running(x):
+    return x["state"] == "RUNNING" and x["pid"] is not None
+first = None
+out = open(badfile, "a")
+for i in range(int(mx)):
+    r = subprocess.run([ctl, "-s", sock, "--json", "status"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        d = json.loads(r.stdout)
+    except ValueError:
+        continue
+    procs = d["processes"]
+    P = {x["name"]: x for x in procs}
+    p = P.__getitem__
+    if first is None:
+        first = d
+    print(json.dumps(eval(expr)), flush=True)
+    if bad and eval(bad):
+        out.write(json.dumps([(x["name"], x["state"], x["pid"],
+            x["replacement_pid"], x["draining_pids"]) for x in procs]) + "\n")
+    if eval(until):
+        break
+    time.sleep(0.01)	# many samples, but not all of the machine
+'
+
+json_watch() {
+	python3 -c "$_mem_watch_py" "$LEASHCTL" "$DIR/leash.sock" "$1" "$2" \
+	    "$3" "${4:-}" "$DIR/watch.bad"
+}
+
 jnow() {
 	jstatus && jtrue "$1"
 }
@@ -99,10 +168,6 @@ _log_secs() {
 
 log_time() {
 	grep -E -- "$1" "$LEASHD_LOG" | head -n 1 | _log_secs
-}
-
-last_log_time() {
-	grep -E -- "$1" "$LEASHD_LOG" | tail -n 1 | _log_secs
 }
 
 # secs_between A B: B - A (log times; a midnight in between is allowed for).
