@@ -53,6 +53,9 @@ struct control_client {
 	unsigned long *base;	/* WAIT_RELOAD: reload count before */
 	/* tail -f */
 	struct logfile *follow;
+	int bad;		/* errors found before the wait began */
+	struct strv jerr;	/* JSON: their result objects */
+	bool eof;		/* the client shut down its writing side */
 };
 
 struct control {
@@ -229,9 +232,15 @@ resolve(struct control_client *c, int argc, char **argv, struct match *m)
 
 	for (int i = 0; i < argc; i++) {
 		if (match_name(c->ctl->d, argv[i], m) != 0) {
-			if (c->json)
-				continue;
-			reply(c, "%s: ERROR (no such process)", argv[i]);
+			if (c->json) {
+				struct buf b = { 0 };
+				buf_puts(&b, "{\"name\":");
+				json_string(&b, argv[i]);
+				buf_puts(&b, ",\"ok\":false,\"state\":null,"
+				    "\"message\":\"ERROR (no such process)\"}");
+				strv_push(&c->jerr, b.p);
+			} else
+				reply(c, "%s: ERROR (no such process)", argv[i]);
 			bad++;
 		}
 	}
@@ -515,6 +524,38 @@ settled(enum wait_kind kind, const struct worker *w)
 	    w->state == WORKER_EXITED;
 }
 
+static void
+change_error(struct control_client *c, struct worker *w, const char *msg)
+{
+	struct buf b = { 0 };
+
+	if (!c->json) {
+		reply(c, "%s: %s", w->fullname, msg);
+		return;
+	}
+	buf_puts(&b, "{\"name\":");
+	json_string(&b, w->fullname);
+	buf_puts(&b, ",\"ok\":false,\"state\":");
+	json_string(&b, worker_state_name(w->state));
+	buf_puts(&b, ",\"message\":");
+	json_string(&b, msg);
+	buf_putc(&b, '}');
+	strv_push(&c->jerr, b.p);
+}
+
+static void
+json_errors_only(struct control_client *c)
+{
+	struct buf b = { 0 };
+
+	buf_puts(&b, "{\"results\":[");
+	for (size_t i = 0; i < c->jerr.n; i++)
+		buf_printf(&b, "%s%s", i ? "," : "", c->jerr.v[i]);
+	buf_puts(&b, "]}");
+	reply_json(c, &b);
+	strv_free(&c->jerr);
+}
+
 static int
 cmd_change(struct control_client *c, int argc, char **argv,
     enum wait_kind kind, bool restart)
@@ -526,13 +567,13 @@ cmd_change(struct control_client *c, int argc, char **argv,
 		struct worker *w = m.w[i];
 		if (kind == WAIT_START && !restart &&
 		    (w->state == WORKER_RUNNING || w->state == WORKER_STARTING)) {
-			reply(c, "%s: ERROR (already started)", w->fullname);
+			change_error(c, w, "ERROR (already started)");
 			bad++;
 			continue;
 		}
 		if (kind == WAIT_STOP && (worker_is_down(w) &&
 		    w->state != WORKER_BACKOFF)) {
-			reply(c, "%s: ERROR (not running)", w->fullname);
+			change_error(c, w, "ERROR (not running)");
 			bad++;
 			continue;
 		}
@@ -547,9 +588,12 @@ cmd_change(struct control_client *c, int argc, char **argv,
 	free(m.w);
 	if (todo.n == 0) {
 		free(todo.w);
+		if (c->json)
+			json_errors_only(c);
 		return bad ? PROTOCOL_EXIT_ERROR : PROTOCOL_EXIT_OK;
 	}
 	wait_begin(c, kind, &todo);
+	c->bad = bad;
 	free(todo.w);
 	leashd_poke(c->ctl->d);
 	return -1;
@@ -632,8 +676,13 @@ client_progress(struct control_client *c)
 		    !settled(c->wait, w))
 			return;
 
-	if (c->json)
+	if (c->bad)
+		code = PROTOCOL_EXIT_ERROR;
+	if (c->json) {
 		buf_puts(&b, "{\"results\":[");
+		for (size_t i = 0; i < c->jerr.n; i++)
+			buf_printf(&b, "%s,", c->jerr.v[i]);
+	}
 	for (size_t i = 0; i < c->names.n; i++) {
 		const char *msg;
 		w = find_worker(d, c->names.v[i]);
@@ -674,9 +723,13 @@ client_progress(struct control_client *c)
 			reply(c, "%s: %s", c->names.v[i], msg);
 	}
 	if (c->json) {
+		if (c->names.n == 0 && b.n > 0 && b.p[b.n - 1] == ',')
+			b.n--;
 		buf_puts(&b, "]}");
 		reply_json(c, &b);
 	}
+	strv_free(&c->jerr);
+	c->bad = 0;
 	strv_free(&c->names);
 	free(c->skipped);
 	c->skipped = NULL;
@@ -685,8 +738,12 @@ client_progress(struct control_client *c)
 	c->wait = WAIT_NONE;
 	c->busy = false;
 	reply_end(c, code);
-	/* Requests that queued up behind this one. */
-	ev_io_start(d->loop, &c->rio);
+	/* Requests that queued up behind this one (the reply may have
+	 * closed a client that stopped reading: then there are none). */
+	if (c->fd < 0)
+		return;
+	if (!c->eof)
+		ev_io_start(d->loop, &c->rio);
 	client_process(c);
 }
 
@@ -708,24 +765,54 @@ static int
 cmd_signal(struct control_client *c, int argc, char **argv)
 {
 	struct match m = { 0 };
-	const char *why;
+	struct buf b = { 0 };
+	const char *why, *msg;
 	int sig, bad;
 
 	if (parse_signal(argv[0], &sig, &why) != 0) {
-		reply(c, "ERROR (%s: %s)", argv[0], why);
+		if (c->json) {
+			buf_puts(&b, "{\"error\":");
+			json_string(&b, why);
+			buf_putc(&b, '}');
+			reply_json(c, &b);
+		} else
+			reply(c, "ERROR (%s: %s)", argv[0], why);
 		return PROTOCOL_EXIT_USAGE;
 	}
 	bad = resolve(c, argc - 1, argv + 1, &m);
+	if (c->json) {
+		buf_puts(&b, "{\"results\":[");
+		for (size_t i = 0; i < c->jerr.n; i++)
+			buf_printf(&b, "%s%s", i ? "," : "", c->jerr.v[i]);
+	}
 	for (size_t i = 0; i < m.n; i++) {
 		struct worker *w = m.w[i];
-		if (worker_pid(w) <= 0) {
-			reply(c, "%s: ERROR (not running)", w->fullname);
-			bad++;
-		} else if (kill(worker_pid(w), sig) != 0) {
-			reply(c, "%s: ERROR (%s)", w->fullname, strerror(errno));
-			bad++;
-		} else
-			reply(c, "%s: signalled", w->fullname);
+		bool ok = false;
+		if (worker_pid(w) <= 0)
+			msg = "ERROR (not running)";
+		else if (kill(worker_pid(w), sig) != 0)
+			msg = strerror(errno);
+		else {
+			msg = "signalled";
+			ok = true;
+		}
+		bad += !ok;
+		if (c->json) {
+			buf_puts(&b, (i || c->jerr.n) ? ",{\"name\":" : "{\"name\":");
+			json_string(&b, w->fullname);
+			buf_printf(&b, ",\"ok\":%s,\"message\":",
+			    ok ? "true" : "false");
+			json_string(&b, msg);
+			buf_putc(&b, '}');
+		} else if (ok)
+			reply(c, "%s: %s", w->fullname, msg);
+		else
+			reply(c, "%s: ERROR (%s)", w->fullname,
+			    msg[0] == 'E' ? "not running" : msg);
+	}
+	if (c->json) {
+		buf_puts(&b, "]}");
+		reply_json(c, &b);
 	}
 	free(m.w);
 	return bad ? PROTOCOL_EXIT_ERROR : PROTOCOL_EXIT_OK;
@@ -956,11 +1043,28 @@ cmd_version(struct control_client *c, int argc, char **argv)
 static int
 cmd_help(struct control_client *c, int argc, char **argv)
 {
+	struct buf b = { 0 };
+
 	(void)argc;
 	(void)argv;
-	for (unsigned i = 0; i < control_ncommands; i++)
-		reply(c, "%-44s %s", control_commands[i].usage,
-		    control_commands[i].help);
+	if (!c->json) {
+		for (unsigned i = 0; i < control_ncommands; i++)
+			reply(c, "%-44s %s", control_commands[i].usage,
+			    control_commands[i].help);
+		return PROTOCOL_EXIT_OK;
+	}
+	buf_puts(&b, "{\"commands\":[");
+	for (unsigned i = 0; i < control_ncommands; i++) {
+		buf_puts(&b, i ? ",{\"name\":" : "{\"name\":");
+		json_string(&b, control_commands[i].name);
+		buf_puts(&b, ",\"usage\":");
+		json_string(&b, control_commands[i].usage);
+		buf_puts(&b, ",\"help\":");
+		json_string(&b, control_commands[i].help);
+		buf_putc(&b, '}');
+	}
+	buf_puts(&b, "]}");
+	reply_json(c, &b);
 	return PROTOCOL_EXIT_OK;
 }
 
@@ -1043,8 +1147,10 @@ client_request(struct control_client *c, char *line)
 	}
 	log_debug("control", "uid %u: %s", (unsigned)c->uid, cmd->name);
 	code = cmd->handler(c, argc - 1, argv + 1);
-	if (code >= 0)
+	if (code >= 0) {
+		strv_free(&c->jerr);
 		reply_end(c, code);
+	}
 }
 
 /* Handles complete lines while no request is waiting. */
@@ -1070,6 +1176,8 @@ client_process(struct control_client *c)
 		client_request(c, line);
 		free(line);
 	}
+	if (c->fd >= 0 && c->eof && !c->busy)
+		c->closing = true;
 	if (c->fd >= 0 && !c->busy && !c->closing &&
 	    c->in.n >= PROTOCOL_REQUEST_MAX) {
 		reply(c, "ERROR (request longer than %d bytes)",
@@ -1127,6 +1235,13 @@ client_read_cb(struct ev_loop *loop, ev_io *io, int revents)
 	n = recv(c->fd, buf, room, MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
+	if (n == 0 && c->follow == NULL) {
+		/* A half-close: answer what was asked, then close. */
+		c->eof = true;
+		ev_io_stop(loop, io);
+		client_process(c);
+		return;
+	}
 	if (n <= 0) {
 		client_close(c);
 		return;
@@ -1192,6 +1307,7 @@ client_close(struct control_client *c)
 	c->skipped = NULL;
 	free(c->base);
 	c->base = NULL;
+	strv_free(&c->jerr);
 	c->wait = WAIT_NONE;
 	c->follow = NULL;
 	c->next = ctl->dead;

@@ -7,6 +7,7 @@
 #include <err.h>
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,9 +148,14 @@ run(FILE **conn, int argc, char **argv)
 		return code;
 	}
 	if (fwrite(req.p, 1, req.n, *conn) != req.n || fflush(*conn) != 0) {
-		warn("cannot send to leashd");
+		/* leashd may have answered and closed already (permission
+		 * denied, too many clients): that answer is still to read. */
 		buf_reset(&req);
-		return PROTOCOL_EXIT_ERROR;
+		clearerr(*conn);
+		code = read_reply(*conn);
+		fclose(*conn);
+		*conn = NULL;
+		return code;
 	}
 	buf_reset(&req);
 	code = read_reply(*conn);
@@ -209,6 +215,9 @@ main(int argc, char **argv)
 	char *path = NULL;
 	FILE *conn = NULL;
 	int ch, code;
+
+	/* A closed connection is an error to report, not a reason to die. */
+	signal(SIGPIPE, SIG_IGN);
 
 	/* "+": options after the command belong to it (tail -f). */
 	while ((ch = getopt_long(argc, argv, "+c:s:jh", longopts, NULL)) != -1) {
