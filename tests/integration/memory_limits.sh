@@ -186,33 +186,41 @@ spiked() {
 	[ -n "$(ev_time "$DIR/spike.ev" "$spike" spike-end)" ]
 }
 wait_for "spike's pid $spike spiked and gave the memory back" 10 spiked
-# leashd saw it: the peak it reports is over the limit (only the cgroup's
-# threshold event is sure to catch 30 ms; /proc sampling may miss it).
-if [ -n "$py" ] && jstatus && jtrue 'p("spike:spike")["memory"]["source"] == "cgroup"'; then
-	jwait "json: leashd saw the spike (peak over 32M)" 5 \
-	    'p("spike:spike")["memory"]["peak"] > 32 * 1024 * 1024'
-else
-	skip "the spike is not sure to be sampled without cgroups"
-fi
 # spike_secs FILE PID: how long PID's spike lasted, from the start of its
 # allocation to its munmap.
 spike_secs() {
 	awk -v a="$(ev_time "$1" "$2" spike-start)" -v b="$(ev_time "$1" "$2" spike-end)" \
 	    'BEGIN { printf "%.3f\n", b - a }'
 }
-# A spike is short only if the machine lets the worker allocate and free in
-# time: on a machine too busy for that, the checks say so and are skipped.
+# The tolerance is only shown when the spike was short and leashd did see
+# it: its peak is over the limit (with cgroups the kernel's threshold event
+# makes leashd read the figure at the crossing; on a busy machine the read
+# may come after the 30 ms, and /proc sampling may miss it anyway).  When
+# either is not so, the checks say why and are skipped.
 short=$(spike_secs "$DIR/spike.ev" "$spike")
 diag "spike's pid $spike was over its baseline for $short s"
-if at_least 0.095 "$short"; then
+seen=
+if [ -n "$py" ] && poll 1 jnow 'p("spike:spike")["memory"]["peak"] > 32 * 2**20'; then
+	seen=yes
+fi
+diag "the peak leashd saw: $( [ -n "$py" ] && jval 'p("spike:spike")["memory"]["peak"]') bytes"
+if ! at_least 0.095 "$short"; then
+	why="the machine is too busy: a 30 ms spike took $short s"
+elif [ -z "$seen" ]; then
+	why="leashd did not read the spike's figure over the limit (or no python3)"
+else
+	why=
+fi
+if [ -z "$why" ]; then
+	ok "leashd saw the spike: its peak is over 32M"
 	check "the spike is not acted on within a second after it" \
 	    never 1 log_has " program: spike:spike: replacing pid "
 	check "spike's pid $spike is alive and not restarted" \
 	    eval 'alive "$spike" && [ "$(spawn_count spike:spike)" -eq 1 ]'
 	jcheck "json: spike has restarts 0" 'p("spike:spike")["restarts"] == 0'
 else
-	for i in 1 2 3; do
-		skip "the machine is too busy: a 30 ms spike took $short s"
+	for i in 1 2 3 4; do
+		skip "$why"
 	done
 fi
 
