@@ -1,6 +1,7 @@
 /*
  * leashd: the daemon's set-up, its signals, reload and shutdown.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -521,6 +522,37 @@ leashd_instance_pids(struct leashd *d, size_t *n)
 }
 
 
+/*
+ * Worker cgroups of a leashd that died without cleaning up (SIGKILL):
+ * the empty ones are removed; one with processes in it is reported, since
+ * those processes are orphans of that leashd, not ours to judge.
+ */
+static void
+leashd_cgroups_leftover(struct leashd *d)
+{
+	struct dirent *de;
+	DIR *dir;
+	char *path;
+	int pid;
+
+	if ((dir = opendir(d->cg.base)) == NULL)
+		return;
+	while ((de = readdir(dir)) != NULL) {
+		if (sscanf(de->d_name, "leash-%d-", &pid) != 1 || pid == d->self ||
+		    kill(pid, 0) == 0 || errno != ESRCH)
+			continue;
+		path = xasprintf("%s/%s", d->cg.base, de->d_name);
+		if (cgroup_remove(path) == 0)
+			log_info("cgroup", "removed %s, left by leashd pid %d",
+			    path, pid);
+		else
+			log_warnx("cgroup", "%s, left by leashd pid %d, still has "
+			    "processes", path, pid);
+		free(path);
+	}
+	closedir(dir);
+}
+
 /* Per-worker cgroups, when the kernel and our place in it allow. */
 static void
 leashd_cgroups(struct leashd *d)
@@ -533,6 +565,7 @@ leashd_cgroups(struct leashd *d)
 		d->cg_usable = true;
 		log_info("cgroup", "one cgroup per worker, in %s (cgroup v%d)",
 		    d->cg.base, d->cg.version == CGROUP_V2 ? 2 : 1);
+		leashd_cgroups_leftover(d);
 		return;
 	}
 	log_info("cgroup", "not using cgroups: %s; worker trees are tracked "

@@ -244,6 +244,8 @@ instance_tree_empty(struct instance *in)
 	return n == 0;
 }
 
+static void worker_sample_now(struct worker *);
+
 static void
 threshold_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
@@ -257,7 +259,7 @@ threshold_cb(struct ev_loop *loop, ev_io *io, int revents)
 	}
 	log_debug("memory", "%s: pid %d crossed memory_limit (kernel event)",
 	    in->w->fullname, (int)in->pid);
-	program_sample(in->w->prog);
+	worker_sample_now(in->w);
 }
 
 /* Everything but the process: watchers, pipes, cgroup.  The tree must be
@@ -542,7 +544,11 @@ instance_drain(struct instance *in, int sig, double timeout)
 	w->draining = xrealloc(w->draining,
 	    (w->ndraining + 1) * sizeof(*w->draining));
 	w->draining[w->ndraining++] = in;
-	if (in->pid > 0)
+	in->drain_signal = sig;
+	if (in->pid > 0 && sig == SIGKILL)
+		log_info("program", "%s: killing pid %d", w->fullname,
+		    (int)in->pid);
+	else if (in->pid > 0)
 		log_info("program", "%s: draining pid %d with SIG%s (SIGKILL in "
 		    "%.1f s)", w->fullname, (int)in->pid, signal_name(sig, sb),
 		    timeout);
@@ -768,6 +774,7 @@ replace_ready(struct worker *w)
 	}
 	w->candidate = NULL;
 	c->role = ROLE_MAIN;
+	c->judged = true;	/* its footprint was checked just above */
 	c->last_ping = ev_now(w->prog->d->loop);
 	w->main = c;
 	if (w->replace_reason == REASON_MEMORY)
@@ -863,7 +870,7 @@ instance_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	case ROLE_DRAINING:
 		if (in->deadline > 0 && ev_now(loop) >= in->deadline) {
 			if (!instance_tree_empty(in)) {
-				if (in->pid > 0)
+				if (in->pid > 0 && in->drain_signal != SIGKILL)
 					log_warnx("program", "%s: pid %d did not "
 					    "exit in time: SIGKILL to its tree",
 					    w->fullname, (int)in->pid);
@@ -1034,16 +1041,99 @@ worker_memory_max(struct worker *w, uint64_t bytes)
 	instance_signal(w->main, SIGKILL, true);
 }
 
+/*
+ * Reads w's processes and acts on what only concerns w (watchdog,
+ * memory_max, the footprint of a fresh process).  Returns true when w has
+ * been over memory_limit for memory_samples samples and may be replaced;
+ * *ratio says how far over.
+ */
+static bool
+worker_sample(struct worker *w, const struct proc_table *tp,
+    const pid_t *known, size_t nknown, double *ratio)
+{
+	const struct program_config *cfg = w->prog->cfg;
+	struct instance *m = w->main;
+	ev_tstamp now = ev_now(w->prog->d->loop);
+	char a[16], b[16];
+	uint64_t bytes;
+
+	if (w->candidate != NULL && w->candidate->pid > 0)
+		instance_sample(w->candidate, tp, known, nknown);
+	for (size_t j = 0; j < w->ndraining; j++)
+		if (w->draining[j]->pid > 0)
+			instance_sample(w->draining[j], tp, known, nknown);
+	if (m == NULL || m->pid <= 0)
+		return false;
+	bytes = instance_sample(m, tp, known, nknown);
+	if (w->state != WORKER_RUNNING || w->force_restart)
+		return false;
+	if (cfg->watchdog_sec > 0 && w->candidate == NULL &&
+	    now - m->last_ping > cfg->watchdog_sec) {
+		log_warnx("program", "%s: no WATCHDOG=1 from pid %d for %.1f s "
+		    "(watchdog_sec): replacing it", w->fullname, (int)m->pid,
+		    now - m->last_ping);
+		m->last_ping = now;
+		worker_replace(w, REASON_WATCHDOG);
+		return false;
+	}
+	if (cfg->memory_max > 0 && bytes > cfg->memory_max) {
+		worker_memory_max(w, bytes);
+		return false;
+	}
+	if (cfg->memory_limit == 0)
+		return false;
+	m->over = bytes > cfg->memory_limit ? m->over + 1 : 0;
+	/* Over the limit at its first look as a RUNNING process: replacing
+	 * it would only start another one just as big. */
+	if (!m->judged) {
+		m->judged = true;
+		if (m->over > 0) {
+			w->footprint_over = true;
+			w->footprint = bytes;
+			log_warnx("memory", "%s: pid %d's footprint %s exceeds "
+			    "memory_limit %s right after start: not replacing it "
+			    "(raise memory_limit)", w->fullname, (int)m->pid,
+			    memory_human(bytes, a),
+			    memory_human(cfg->memory_limit, b));
+		}
+	}
+	*ratio = (double)bytes / (double)cfg->memory_limit;
+	return m->over >= (unsigned)cfg->memory_samples && !w->footprint_over &&
+	    w->candidate == NULL && now >= w->replace_not_before;
+}
+
+static size_t
+program_inflight(const struct program *p)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->nworkers; i++)
+		n += worker_replacing(&p->workers[i]);
+	return n;
+}
+
+static void
+worker_replace_memory(struct worker *w)
+{
+	const struct program_config *cfg = w->prog->cfg;
+	char a[16], b[16];
+
+	log_info("memory", "%s: pid %d uses %s, over memory_limit %s for %u "
+	    "samples", w->fullname, (int)w->main->pid,
+	    memory_human(w->main->mem.current, a),
+	    memory_human(cfg->memory_limit, b), w->main->over);
+	worker_replace(w, REASON_MEMORY);
+}
+
 void
 program_sample(struct program *p)
 {
 	const struct program_config *cfg = p->cfg;
 	struct proc_table table = { 0 }, *tp = NULL;
 	struct overage *over = NULL;
-	size_t nover = 0, inflight = 0, nknown = 0;
+	size_t nover = 0, inflight, nknown = 0;
 	pid_t *known = NULL;
-	char a[16], b[16];
-	uint64_t bytes;
+	double ratio;
 
 	/* Without cgroups the trees come from one scan of /proc. */
 	if (!p->d->cg_usable) {
@@ -1053,78 +1143,45 @@ program_sample(struct program *p)
 	}
 	for (size_t i = 0; i < p->nworkers; i++) {
 		struct worker *w = &p->workers[i];
-		struct instance *m = w->main;
-
-		if (w->candidate != NULL && w->candidate->pid > 0)
-			instance_sample(w->candidate, tp, known, nknown);
-		for (size_t j = 0; j < w->ndraining; j++)
-			if (w->draining[j]->pid > 0)
-				instance_sample(w->draining[j], tp, known, nknown);
-		if (worker_replacing(w))
-			inflight++;
-		if (m == NULL || m->pid <= 0)
+		if (!worker_sample(w, tp, known, nknown, &ratio))
 			continue;
-		bytes = instance_sample(m, tp, known, nknown);
-		if (w->state != WORKER_RUNNING || w->force_restart)
-			continue;
-		if (cfg->watchdog_sec > 0 && w->candidate == NULL &&
-		    ev_now(p->d->loop) - m->last_ping > cfg->watchdog_sec) {
-			log_warnx("program", "%s: no WATCHDOG=1 from pid %d for "
-			    "%.1f s (watchdog_sec): replacing it", w->fullname,
-			    (int)m->pid, ev_now(p->d->loop) - m->last_ping);
-			m->last_ping = ev_now(p->d->loop);
-			worker_replace(w, REASON_WATCHDOG);
-			continue;
-		}
-		if (cfg->memory_max > 0 && bytes > cfg->memory_max) {
-			worker_memory_max(w, bytes);
-			continue;
-		}
-		if (cfg->memory_limit == 0)
-			continue;
-		m->over = bytes > cfg->memory_limit ? m->over + 1 : 0;
-		/* Over the limit from its first sample: replacing it would
-		 * only start another one just as big. */
-		if (m->mem.n == 1 && m->over > 0 && !w->footprint_over &&
-		    w->last_reason != REASON_MEMORY) {
-			w->footprint_over = true;
-			w->footprint = bytes;
-			log_warnx("memory", "%s: pid %d's footprint %s exceeds "
-			    "memory_limit %s right after start: not replacing "
-			    "it (raise memory_limit)", w->fullname, (int)m->pid,
-			    memory_human(bytes, a),
-			    memory_human(cfg->memory_limit, b));
-		}
-		if (m->over >= (unsigned)cfg->memory_samples &&
-		    !w->footprint_over && w->candidate == NULL &&
-		    ev_now(p->d->loop) >= w->replace_not_before) {
-			over = xrealloc(over, (nover + 1) * sizeof(*over));
-			over[nover].w = w;
-			over[nover].ratio = (double)bytes / cfg->memory_limit;
-			nover++;
-		}
+		over = xrealloc(over, (nover + 1) * sizeof(*over));
+		over[nover].w = w;
+		over[nover].ratio = ratio;
+		nover++;
 	}
 	/* Furthest over the limit first; max_replacing at once. */
 	if (nover > 1)
 		qsort(over, nover, sizeof(*over), overage_order);
+	inflight = program_inflight(p);
 	for (size_t i = 0; i < nover; i++) {
-		struct worker *w = over[i].w;
 		if (inflight >= (size_t)cfg->max_replacing) {
 			log_debug("memory", "%s: over memory_limit, queued "
-			    "(max_replacing %ld in flight)", w->fullname,
+			    "(max_replacing %ld in flight)", over[i].w->fullname,
 			    cfg->max_replacing);
 			continue;
 		}
-		log_info("memory", "%s: pid %d uses %s, over memory_limit %s "
-		    "for %u samples", w->fullname, (int)w->main->pid,
-		    memory_human(w->main->mem.current, a),
-		    memory_human(cfg->memory_limit, b), w->main->over);
-		if (worker_replace(w, REASON_MEMORY) == 0)
-			inflight++;
+		worker_replace_memory(over[i].w);
+		inflight = program_inflight(p);
 	}
 	free(over);
 	free(known);
 	proc_table_free(&table);
+}
+
+/* The kernel says one process crossed memory_limit: read that worker now
+ * (a sample like any other: memory_samples still applies). */
+static void
+worker_sample_now(struct worker *w)
+{
+	struct program *p = w->prog;
+	double ratio;
+
+	if (!p->d->cg_usable)
+		return;		/* events come only with cgroups */
+	if (worker_sample(w, NULL, NULL, 0, &ratio) &&
+	    program_inflight(p) < (size_t)p->cfg->max_replacing)
+		worker_replace_memory(w);
 }
 
 static void

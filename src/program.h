@@ -78,6 +78,8 @@ struct instance {
 	struct memory_history mem;
 	unsigned over;		/* consecutive samples over memory_limit */
 	bool sampled;
+	bool judged;		/* its footprint was compared with the limit */
+	int drain_signal;	/* draining: what it was sent */
 	int status;		/* wait status once exited */
 	ev_tstamp last_ping;	/* WATCHDOG=1 (or when it became ready) */
 	bool stopping;		/* sent STOPPING=1 */

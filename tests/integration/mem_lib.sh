@@ -6,7 +6,7 @@
 #
 # Gives the script:
 #   $LEASHCTL, ctl ARGS...       leashctl on this test's control socket
-#   leashd_section                the [leashd] section every test starts with
+#   leashd_section [LOGLEVEL]     the [leashd] section every test starts with
 #   have_python                   python3 is there (--json checks need it);
 #                    $py is "yes" when it is, else empty (and said once)
 #   jcheck DESC EXPR              a test that EXPR holds for the last $JSON
@@ -21,7 +21,7 @@
 #                    non-strings), jtrue succeeds when it is true
 #   jnow EXPR                     jstatus, then jtrue EXPR
 #   json_watch MAX UNTIL EXPR [BAD]   samples `leashctl --json status` up to
-#                    MAX times, about a hundred a second, printing EXPR
+#                    MAX times, some fifty a second, printing EXPR
 #                    for each sample, until UNTIL holds (first is the first
 #                    sample, for "restarts went up by 6"); samples where BAD
 #                    holds are summed up in $DIR/watch.bad
@@ -44,13 +44,14 @@ ctl() {
 	"$LEASHCTL" -s "$DIR/leash.sock" "$@"
 }
 
-# The [leashd] section: our own socket and log directory, said explicitly.
+# The [leashd] section: our own socket and log directory, said explicitly;
+# loglevel $1 (default info).
 leashd_section() {
 	cat <<EOF
 [leashd]
 control_socket = $DIR/leash.sock
 childlogdir = $DIR/logs
-loglevel = info
+loglevel = ${1:-info}
 EOF
 }
 
@@ -149,7 +150,7 @@ for i in range(int(mx)):
             x["replacement_pid"], x["draining_pids"]) for x in procs]) + "\n")
     if eval(until):
         break
-    time.sleep(0.01)	# many samples, but not all of the machine
+    time.sleep(0.02)	# many samples, but not all of the machine
 '
 
 json_watch() {
