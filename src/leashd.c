@@ -489,6 +489,22 @@ leashd_instance_by_token(struct leashd *d, const char *token)
 	return leashd_find_instance(d, has_token, token);
 }
 
+/*
+ * One scan of /proc per loop iteration, whatever number of workers needs
+ * it; the next iteration (after a signal has had its effect) scans anew.
+ */
+const struct proc_table *
+leashd_proc_table(struct leashd *d)
+{
+	if (d->procs.p == NULL || d->procs_at != ev_now(d->loop) ||
+	    d->procs_iteration != ev_iteration(d->loop)) {
+		proc_scan(&d->procs);
+		d->procs_at = ev_now(d->loop);
+		d->procs_iteration = ev_iteration(d->loop);
+	}
+	return &d->procs;
+}
+
 struct pid_list {
 	pid_t *v;
 	size_t n, cap;
@@ -784,6 +800,7 @@ leashd_main(int argc, char **argv)
 	for (size_t i = 0; i < d.cg_pending.n; i++)
 		log_warnx("cgroup", "could not remove %s", d.cg_pending.v[i]);
 	strv_free(&d.cg_pending);
+	proc_table_free(&d.procs);
 	ev_timer_stop(d.loop, &d.cg_timer);
 	cgroup_root_free(&d.cg);
 	config_free(d.cfg);

@@ -13,6 +13,7 @@
 
 #include "cgroup.h"
 #include "config.h"
+#include "proc.h"
 #include "program.h"
 #include "sockets.h"
 #include "systemd.h"
@@ -52,6 +53,9 @@ struct leashd {
 	bool cg_usable;
 	char cg_why[256];
 	struct strv cg_pending;		/* cgroups to remove when empty */
+	struct proc_table procs;	/* /proc, as scanned at procs_at */
+	ev_tstamp procs_at;
+	unsigned int procs_iteration;
 	ev_timer cg_timer;
 
 	ev_signal sigterm, sigint, sighup, sigusr2;
@@ -76,6 +80,8 @@ void leashd_poke(struct leashd *);
 void leashd_remove_cgroup(struct leashd *, const char *dir);
 struct instance *leashd_instance_by_pid(struct leashd *, pid_t);
 struct instance *leashd_instance_by_token(struct leashd *, const char *);
+/* /proc as scanned in this iteration of the loop (scanned on first use). */
+const struct proc_table *leashd_proc_table(struct leashd *);
 /* The pids of every live instance, sorted (free it). */
 pid_t *leashd_instance_pids(struct leashd *, size_t *n);
 

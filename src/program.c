@@ -41,6 +41,7 @@
 #define TREE_POLL_INTERVAL 0.05	/* checking that a stopped tree is gone */
 #define REPLACE_BACKOFF_MAX 60.0
 #define HARD_LIMIT_MARGIN (16u << 20)
+#define THRESHOLD_ARM 50	/* % of memory_limit: then watch for the crossing */
 
 static const char *const state_names[] = {
 	[WORKER_STOPPED] = "STOPPED",
@@ -190,13 +191,13 @@ worker_disarm(struct worker *w)
 /*
  * Every process of an instance's tree: its cgroup's members when it has
  * one (exact), else its process group, descendants and the orphans that
- * carry its token.  table may be NULL (then /proc is scanned).
+ * carry its token.  table may be NULL: then this loop iteration's scan
+ * of /proc is used (stopping a thousand workers scans /proc once).
  */
 static size_t
 instance_tree(struct instance *in, const struct proc_table *table,
     const pid_t *known, size_t nknown, pid_t **pids)
 {
-	struct proc_table t = { 0 };
 	ssize_t n;
 
 	if (in->cgroup != NULL) {
@@ -205,13 +206,10 @@ instance_tree(struct instance *in, const struct proc_table *table,
 			return (size_t)n;
 		free(*pids);
 	}
-	if (table == NULL) {
-		proc_scan(&t);
-		table = &t;
-	}
+	if (table == NULL)
+		table = leashd_proc_table(in->w->prog->d);
 	n = proc_tree(table, in->w->prog->d->self, in->pgid, in->token, known,
 	    nknown, pids);
-	proc_table_free(&t);
 	return (size_t)n;
 }
 
@@ -374,7 +372,6 @@ instance_cgroup(struct instance *in)
 	const struct program_config *cfg = in->w->prog->cfg;
 	char name[64];
 	uint64_t hard;
-	int efd;
 
 	if (!d->cg_usable)
 		return;
@@ -392,12 +389,30 @@ instance_cgroup(struct instance *in)
 			log_warn("cgroup", "%s: cannot set the hard limit",
 			    in->w->fullname);
 	}
-	if (cfg->memory_limit > 0 &&
-	    (efd = cgroup_threshold_eventfd(&d->cg, in->cgroup,
-	    cfg->memory_limit)) >= 0) {
-		ev_io_set(&in->threshold, efd, EV_READ);
-		ev_io_start(d->loop, &in->threshold);
-	}
+}
+
+/*
+ * Asks the kernel (cgroup v1) to say when the instance crosses
+ * memory_limit.  Registering costs the kernel an RCU grace period (tens of
+ * milliseconds, with the loop blocked), so it is done only for a process
+ * that has come within THRESHOLD_ARM of its limit: the idle majority
+ * never pays, and a leak is still seen the moment it crosses.
+ */
+static void
+instance_arm_threshold(struct instance *in, uint64_t bytes)
+{
+	struct leashd *d = in->w->prog->d;
+	uint64_t limit = in->w->prog->cfg->memory_limit;
+	int efd;
+
+	if (in->threshold_armed || in->cgroup == NULL || limit == 0 ||
+	    d->cg.version != CGROUP_V1 || bytes < limit / 100 * THRESHOLD_ARM)
+		return;
+	in->threshold_armed = true;
+	if ((efd = cgroup_threshold_eventfd(&d->cg, in->cgroup, limit)) < 0)
+		return;
+	ev_io_set(&in->threshold, efd, EV_READ);
+	ev_io_start(d->loop, &in->threshold);
 }
 
 /* A journal stream named after the program, or -1 (then its log file). */
@@ -1008,6 +1023,7 @@ instance_sample(struct instance *in, const struct proc_table *table,
 	}
 	memory_record(&in->mem, ev_now(p->d->loop), bytes);
 	in->sampled = true;
+	instance_arm_threshold(in, bytes);
 	return bytes;
 }
 

@@ -79,6 +79,7 @@ struct instance {
 	unsigned over;		/* consecutive samples over memory_limit */
 	bool sampled;
 	bool judged;		/* its footprint was compared with the limit */
+	bool threshold_armed;	/* the kernel's event was asked for */
 	int drain_signal;	/* draining: what it was sent */
 	int status;		/* wait status once exited */
 	ev_tstamp last_ping;	/* WATCHDOG=1 (or when it became ready) */
