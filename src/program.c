@@ -509,6 +509,9 @@ instance_spawn(struct worker *w, enum instance_role role)
 	r.envp = envp = instance_env(in, pw);
 
 	pid = spawn(&r, err, sizeof(err));
+	/* A spawn waits for the child's exec; the loop's cached time would
+	 * otherwise lag through a pass that starts a thousand of them. */
+	ev_now_update(d->loop);
 	strv_free_array(envp);
 	free(procs);
 	if (outp[1] >= 0)
@@ -738,7 +741,9 @@ worker_main_exited(struct worker *w, int status)
 		if (w->next_reason == REASON_NONE)
 			w->next_reason = REASON_EXIT;
 		w->backoff = 0;
-		worker_spawn(w);
+		/* From the loop, not from here: a worker that exits at once
+		 * must not keep leashd inside its child handler. */
+		worker_arm(w, 0.);
 		break;
 	default:
 		worker_set_state(w, next);
@@ -922,6 +927,10 @@ worker_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		break;
 	case WORKER_BACKOFF:
 		worker_spawn(w);
+		break;
+	case WORKER_EXITED:
+		if (w->want == WANT_UP)
+			worker_spawn(w);
 		break;
 	case WORKER_STOPPING:
 		if (w->stop_deadline > 0 && ev_now(loop) >= w->stop_deadline) {
