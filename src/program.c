@@ -753,15 +753,22 @@ worker_main_exited(struct worker *w, int status)
 
 /* Replacing. */
 
+/* 1 s, 2 s, 3 s ... after each failure in a row, at most a minute. */
+static double
+replace_delay(const struct worker *w)
+{
+	double delay = (double)w->replace_failures;
+
+	return delay > REPLACE_BACKOFF_MAX ? REPLACE_BACKOFF_MAX : delay;
+}
+
 static void
 replace_failed(struct worker *w, const char *why)
 {
 	double delay;
 
 	w->replace_failures++;
-	delay = (double)w->replace_failures;
-	if (delay > REPLACE_BACKOFF_MAX)
-		delay = REPLACE_BACKOFF_MAX;
+	delay = replace_delay(w);
 	w->replace_not_before = ev_now(w->prog->d->loop) + delay;
 	log_warnx("program", "%s: replacement failed (%s); pid %d keeps "
 	    "serving, next attempt in %.0f s", w->fullname, why,
@@ -1108,22 +1115,27 @@ worker_sample(struct worker *w, const struct proc_table *tp,
 	if (cfg->memory_limit == 0)
 		return false;
 	m->over = bytes > cfg->memory_limit ? m->over + 1 : 0;
-	/* Over the limit at its first look as a RUNNING process: replacing
-	 * it would only start another one just as big. */
+	/* Over the limit at its first look as a RUNNING process: a
+	 * replacement would likely be just as big, so do not loop -- back
+	 * off as after a failed replacement; when the time comes, the
+	 * replacement's own footprint, checked when it is ready, decides. */
 	if (!m->judged) {
 		m->judged = true;
 		if (m->over > 0) {
 			w->footprint_over = true;
 			w->footprint = bytes;
+			w->replace_failures++;
+			w->replace_not_before = now + replace_delay(w);
 			log_warnx("memory", "%s: pid %d's footprint %s exceeds "
 			    "memory_limit %s right after start: not replacing it "
-			    "(raise memory_limit)", w->fullname, (int)m->pid,
+			    "for %.0f s (raise memory_limit if this is its normal "
+			    "size)", w->fullname, (int)m->pid,
 			    memory_human(bytes, a),
-			    memory_human(cfg->memory_limit, b));
+			    memory_human(cfg->memory_limit, b), replace_delay(w));
 		}
 	}
 	*ratio = (double)bytes / (double)cfg->memory_limit;
-	return m->over >= (unsigned)cfg->memory_samples && !w->footprint_over &&
+	return m->over >= (unsigned)cfg->memory_samples &&
 	    w->candidate == NULL && now >= w->replace_not_before;
 }
 
