@@ -31,12 +31,6 @@ log_setlevel(enum log_level l)
 	current = l;
 }
 
-enum log_level
-log_getlevel(void)
-{
-	return current;
-}
-
 int
 log_parse_level(const char *s)
 {

@@ -13,7 +13,6 @@ enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBU
 #define PRINTF(f, a) __attribute__((format(printf, f, a)))
 
 void log_setlevel(enum log_level);
-enum log_level log_getlevel(void);
 /* Parses "error", "warn", "info", "debug" (supervisord's "critical",
  * "warning", "trace" and "blather" are accepted as aliases).  -1 if unknown. */
 int log_parse_level(const char *);

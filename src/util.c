@@ -99,20 +99,6 @@ strv_equal(char *const *a, char *const *b)
 	return *a == NULL && *b == NULL;
 }
 
-char **
-strv_dup(char *const *a)
-{
-	struct strv s = { 0 };
-
-	if (a == NULL)
-		return NULL;
-	for (; *a != NULL; a++)
-		strv_push(&s, xstrdup(*a));
-	if (s.v == NULL)
-		s.v = xcalloc(1, sizeof(char *));
-	return s.v;
-}
-
 void
 strv_free_array(char **a)
 {

@@ -26,7 +26,6 @@ struct strv {
 void strv_push(struct strv *, char *owned);
 void strv_free(struct strv *);
 bool strv_equal(char *const *, char *const *);
-char **strv_dup(char *const *);
 void strv_free_array(char **);
 
 /* A growable byte buffer, always NUL-terminated. */
