@@ -341,15 +341,22 @@ diag "before the reload: $c0 $c1 $c2"
 was_replaced() {
 	[ -n "$(replaced_pairs "$1" | awk -v o="$2" '$1 == o')" ]
 }
-ctl reload >"$DIR/reload.out" 2>&1 &
-rpid=$!
-# While it runs: never two slots with a replacement starting at once.
+# While it runs: never two slots with a replacement starting at once.  The
+# watcher is sampling before the reload begins, however slow its start.
 most=0
 if [ -n "$py" ]; then
 	json_watch 3000 \
 	    'all(x["restarts_by_reason"]["reload"] >= 1 and not replacing(x) for x in procs)' \
 	    'sum(1 for x in procs if x["replacement_pid"] is not None)' \
-	    >"$DIR/reload.samples"
+	    >"$DIR/reload.samples" &
+	wpid=$!
+	poll 10 test -s "$DIR/reload.samples"
+fi
+ctl reload >"$DIR/reload.out" 2>&1 &
+rpid=$!
+if [ -n "$py" ]; then
+	poll 30 dead "$wpid"
+	wait "$wpid"
 	most=$(sort -n "$DIR/reload.samples" | tail -n 1)
 	diag "$(count_of_lines "$DIR/reload.samples") status samples during the reload"
 fi
