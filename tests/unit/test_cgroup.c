@@ -28,6 +28,8 @@
 #include <unistd.h>
 
 #include "tap.h"
+#define TESTDIR_NAME "cgroup"
+#include "testdir.h"
 #include "cgroup.h"
 #include "util.h"
 
@@ -38,7 +40,6 @@
  * before the test gives up on it. */
 #define DEADLINE_MS 10000
 
-static char tmpdir[] = "/tmp/leash-test-cgroup.XXXXXX";
 
 /* --- helpers ------------------------------------------------------------ */
 
@@ -56,38 +57,6 @@ skip(const char *fmt, ...)
 	fflush(stdout);
 }
 
-/* tmpdir/rel in one of eight rotating buffers. */
-static const char *
-tpath(const char *rel)
-{
-	static char bufs[8][PATH_MAX];
-	static int k;
-	char *b = bufs[k++ % 8];
-
-	snprintf(b, PATH_MAX, "%s/%s", tmpdir, rel);
-	return b;
-}
-
-/* mkdir -p of an absolute path. */
-static void
-mkdirs(const char *path)
-{
-	char dir[PATH_MAX], *slash;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	for (slash = strchr(dir + 1, '/'); ; slash = strchr(slash + 1, '/')) {
-		if (slash != NULL)
-			*slash = '\0';
-		if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-			perror(dir);
-			exit(99);
-		}
-		if (slash == NULL)
-			break;
-		*slash = '/';
-	}
-}
-
 /* Makes the directory tmpdir/rel (and its parents); returns its path. */
 static const char *
 make_dir(const char *rel)
@@ -95,27 +64,6 @@ make_dir(const char *rel)
 	const char *path = tpath(rel);
 
 	mkdirs(path);
-	return path;
-}
-
-/* Writes tmpdir/rel, creating its directories; returns the full path. */
-static const char *
-write_file(const char *rel, const char *text)
-{
-	const char *path = tpath(rel);
-	char dir[PATH_MAX], *slash;
-	FILE *f;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	if ((slash = strrchr(dir, '/')) != NULL) {
-		*slash = '\0';
-		mkdirs(dir);
-	}
-	if ((f = fopen(path, "w")) == NULL || fputs(text, f) == EOF ||
-	    fclose(f) != 0) {
-		perror(path);
-		exit(99);
-	}
 	return path;
 }
 
@@ -169,15 +117,6 @@ exists(const char *path)
 	struct stat st;
 
 	return lstat(path, &st) == 0;
-}
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
 }
 
 static long long
@@ -1153,10 +1092,7 @@ skip_rest:
 int
 main(void)
 {
-	if (mkdtemp(tmpdir) == NULL) {
-		perror("mkdtemp");
-		return 99;
-	}
+	testdir_make();
 	test_detect();
 	test_prepare();
 	test_stat_value();
@@ -1165,6 +1101,6 @@ main(void)
 	test_set_limit();
 	test_kill();
 	test_real_v1();
-	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	testdir_remove();
 	return tap_done();
 }

@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #include "tap.h"
+#define TESTDIR_NAME "config"
+#include "testdir.h"
 #include "config.h"
 #include "log.h"
 #include "util.h"
@@ -30,47 +32,8 @@
 #define LOAD_TIMEOUT_MS 3000
 #define LOAD_MAX_RSS_KB (256L * 1024)
 
-static char tmpdir[] = "/tmp/leash-test-config.XXXXXX";
 
 /* --- helpers ------------------------------------------------------------ */
-
-/* tmpdir/rel in one of eight rotating buffers. */
-static const char *
-tpath(const char *rel)
-{
-	static char bufs[8][PATH_MAX];
-	static int k;
-	char *b = bufs[k++ % 8];
-
-	snprintf(b, PATH_MAX, "%s/%s", tmpdir, rel);
-	return b;
-}
-
-/* Writes tmpdir/rel, creating its directories; returns the full path. */
-static const char *
-write_file(const char *rel, const char *text)
-{
-	const char *path = tpath(rel);
-	char dir[PATH_MAX], *slash;
-	FILE *f;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	for (slash = strchr(dir + strlen(tmpdir) + 1, '/'); slash != NULL;
-	    slash = strchr(slash + 1, '/')) {
-		*slash = '\0';
-		if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-			perror(dir);
-			exit(99);
-		}
-		*slash = '/';
-	}
-	if ((f = fopen(path, "w")) == NULL || fputs(text, f) == EOF ||
-	    fclose(f) != 0) {
-		perror(path);
-		exit(99);
-	}
-	return path;
-}
 
 /* Writes tmpdir/rel with "@T@" replaced by tmpdir, then loads it. */
 static struct config *
@@ -192,15 +155,6 @@ expect_bad(const char *what, const char *rel, const char *text, int line,
 	    key, reason);
 	config_free(c);
 	config_diag_free(&d);
-}
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
 }
 
 /* --- tests -------------------------------------------------------------- */
@@ -1516,10 +1470,7 @@ test_exitcode_expected(void)
 int
 main(void)
 {
-	if (mkdtemp(tmpdir) == NULL) {
-		perror("mkdtemp");
-		return 99;
-	}
+	testdir_make();
 	/* Relative includes must be relative to the file, not to the cwd. */
 	if (chdir("/") != 0) {
 		perror("chdir");
@@ -1539,6 +1490,6 @@ main(void)
 	test_equal();
 	test_exitcode_expected();
 	test_include_loop();
-	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	testdir_remove();
 	return tap_done();
 }
