@@ -167,6 +167,14 @@ reply_json(struct control_client *c, struct buf *b)
 	buf_reset(b);
 }
 
+/* Closes the array a reply of the form {"key":[...]} was built with. */
+static void
+reply_json_array_end(struct control_client *c, struct buf *b)
+{
+	buf_puts(b, "]}");
+	reply_json(c, b);
+}
+
 /* Name matching: all, GROUP:*, GROUP:PROCESS, PROGRAM, PROCESS. */
 
 struct match {
@@ -424,8 +432,7 @@ status_json(struct control_client *c, struct match *m)
 		json_string(&b, desc);
 		buf_putc(&b, '}');
 	}
-	buf_puts(&b, "]}");
-	reply_json(c, &b);
+	reply_json_array_end(c, &b);
 }
 
 /* "12M/256M" and an arrow for the trend, or "-". */
@@ -551,8 +558,7 @@ json_errors_only(struct control_client *c)
 	buf_puts(&b, "{\"results\":[");
 	for (size_t i = 0; i < c->jerr.n; i++)
 		buf_printf(&b, "%s%s", i ? "," : "", c->jerr.v[i]);
-	buf_puts(&b, "]}");
-	reply_json(c, &b);
+	reply_json_array_end(c, &b);
 	strv_free(&c->jerr);
 }
 
@@ -725,8 +731,7 @@ client_progress(struct control_client *c)
 	if (c->json) {
 		if (c->names.n == 0 && b.n > 0 && b.p[b.n - 1] == ',')
 			b.n--;
-		buf_puts(&b, "]}");
-		reply_json(c, &b);
+		reply_json_array_end(c, &b);
 	}
 	strv_free(&c->jerr);
 	c->bad = 0;
@@ -811,8 +816,7 @@ cmd_signal(struct control_client *c, int argc, char **argv)
 			    msg[0] == 'E' ? "not running" : msg);
 	}
 	if (c->json) {
-		buf_puts(&b, "]}");
-		reply_json(c, &b);
+		reply_json_array_end(c, &b);
 	}
 	free(m.w);
 	return bad ? PROTOCOL_EXIT_ERROR : PROTOCOL_EXIT_OK;
@@ -849,8 +853,7 @@ cmd_pid(struct control_client *c, int argc, char **argv)
 			bad++;
 	}
 	if (c->json) {
-		buf_puts(&b, "]}");
-		reply_json(c, &b);
+		reply_json_array_end(c, &b);
 	}
 	free(m.w);
 	return bad ? PROTOCOL_EXIT_ERROR : PROTOCOL_EXIT_OK;
@@ -941,8 +944,7 @@ diff_lines(struct control_client *c, struct strv *lines, int rc)
 				buf_putc(&b, ',');
 			json_string(&b, lines->v[i]);
 		}
-		buf_puts(&b, "]}");
-		reply_json(c, &b);
+		reply_json_array_end(c, &b);
 	} else {
 		for (size_t i = 0; i < lines->n; i++)
 			reply(c, "%s", lines->v[i]);
@@ -1007,8 +1009,7 @@ cmd_avail(struct control_client *c, int argc, char **argv)
 			    pc->priority);
 	}
 	if (c->json) {
-		buf_puts(&b, "]}");
-		reply_json(c, &b);
+		reply_json_array_end(c, &b);
 	}
 	return PROTOCOL_EXIT_OK;
 }
@@ -1063,8 +1064,7 @@ cmd_help(struct control_client *c, int argc, char **argv)
 		json_string(&b, control_commands[i].help);
 		buf_putc(&b, '}');
 	}
-	buf_puts(&b, "]}");
-	reply_json(c, &b);
+	reply_json_array_end(c, &b);
 	return PROTOCOL_EXIT_OK;
 }
 

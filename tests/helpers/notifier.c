@@ -90,6 +90,8 @@ main(int argc, char **argv)
 			fclose(f);
 		}
 	}
+	/* Polls for the file the test creates when it wants the messages;
+	 * the test's own deadline bounds the wait. */
 	while (waitfile != NULL && access(waitfile, F_OK) != 0)
 		usleep(20000);
 	usleep((useconds_t)(delay * 1e6));
