@@ -372,10 +372,11 @@ cgroup_set_limit(const struct cgroup_root *root, const char *dir,
 
 int
 cgroup_threshold_eventfd(const struct cgroup_root *root, const char *dir,
-    uint64_t bytes)
+    uint64_t bytes, pid_t *helper)
 {
 	char *file, line[96];
 	int efd, ufd;
+	pid_t pid;
 
 	if (root->version != CGROUP_V1)
 		return -1;
@@ -391,7 +392,13 @@ cgroup_threshold_eventfd(const struct cgroup_root *root, const char *dir,
 	snprintf(line, sizeof(line), "%d %d %llu", efd, ufd,
 	    (unsigned long long)bytes);
 	file = join(dir, "cgroup.event_control");
-	if (write_text(file, line) != 0) {
+	if (helper != NULL && (pid = fork()) >= 0) {
+		/* The fd numbers in line are the same in the child's table,
+		 * and refer to the same eventfd. */
+		if (pid == 0)
+			_exit(write_text(file, line) == 0 ? 0 : 1);
+		*helper = pid;
+	} else if (write_text(file, line) != 0) {
 		close(efd);
 		efd = -1;
 	}

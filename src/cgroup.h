@@ -60,11 +60,18 @@ int cgroup_kill(const struct cgroup_root *, const char *dir);
 int cgroup_set_limit(const struct cgroup_root *, const char *dir, uint64_t);
 /*
  * v1 only: an eventfd that becomes readable when usage crosses bytes
- * (cgroup.event_control).  Returns the fd or -1.
+ * (cgroup.event_control).  Returns the fd or -1.  The kernel's
+ * registration waits for an RCU grace period (15-20 ms here); with helper
+ * non-NULL a forked child of the caller does that waiting, its pid in
+ * *helper (the caller reaps it), and the event works once it has exited.
  */
 int cgroup_threshold_eventfd(const struct cgroup_root *, const char *dir,
-    uint64_t bytes);
+    uint64_t bytes, pid_t *helper);
 /* rmdir; fails while members remain. */
 int cgroup_remove(const char *dir);
+
+/* Each worker's cgroup is CGROUP_WORKER_PREFIX + its token, and a token
+ * begins with the pid of the leashd that made it ("leash-4711-12"). */
+#define CGROUP_WORKER_PREFIX "leash-"
 
 #endif

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,11 +21,12 @@
 #include <unistd.h>
 
 #include "control.h"
-#include "leashd.h"
 #include "log.h"
 #include "parse.h"
 #include "program.h"
 #include "protocol.h"
+#include "sockets.h"
+#include "supervisor.h"
 #include "util.h"
 
 enum wait_kind {
@@ -59,7 +61,7 @@ struct control_client {
 };
 
 struct control {
-	struct leashd *d;
+	struct control_daemon dm;
 	char *path;
 	int fd;
 	gid_t gid;
@@ -90,7 +92,7 @@ client_write(struct control_client *c, const void *data, size_t len)
 		return;
 	}
 	buf_append(&c->out, data, len);
-	ev_io_start(c->ctl->d->loop, &c->wio);
+	ev_io_start(c->ctl->dm.sv->loop, &c->wio);
 }
 
 /* One body line; a leading '%' is doubled so it cannot end the reply. */
@@ -193,13 +195,13 @@ match_add(struct match *m, struct worker *w)
 }
 
 static int
-match_name(struct leashd *d, const char *name, struct match *m)
+match_name(const struct control_daemon *d, const char *name, struct match *m)
 {
 	const char *colon = strchr(name, ':');
 	size_t before = m->n;
 
-	for (size_t i = 0; i < d->nprograms; i++) {
-		struct program *p = d->programs[i];
+	for (size_t i = 0; i < d->pool->n; i++) {
+		struct program *p = d->pool->v[i];
 		size_t glen = colon ? (size_t)(colon - name) : 0;
 		bool group = colon != NULL && strlen(p->cfg->name) == glen &&
 		    strncmp(p->cfg->name, name, glen) == 0;
@@ -210,9 +212,9 @@ match_name(struct leashd *d, const char *name, struct match *m)
 			struct worker *w = &p->workers[j];
 			if (strcmp(name, "all") == 0 ||
 			    (group && (strcmp(colon + 1, "*") == 0 ||
-			    strcmp(colon + 1, w->pc->name) == 0)) ||
+			    strcmp(colon + 1, w->spec.pc->name) == 0)) ||
 			    (colon == NULL && (strcmp(name, p->cfg->name) == 0 ||
-			    strcmp(name, w->pc->name) == 0)))
+			    strcmp(name, w->spec.pc->name) == 0)))
 				match_add(m, w);
 		}
 	}
@@ -220,10 +222,10 @@ match_name(struct leashd *d, const char *name, struct match *m)
 }
 
 static struct worker *
-find_worker(struct leashd *d, const char *fullname)
+find_worker(const struct control_daemon *d, const char *fullname)
 {
-	for (size_t i = 0; i < d->nprograms; i++) {
-		struct program *p = d->programs[i];
+	for (size_t i = 0; i < d->pool->n; i++) {
+		struct program *p = d->pool->v[i];
 		for (size_t j = 0; j < p->nworkers; j++)
 			if (!p->removing &&
 			    strcmp(p->workers[j].fullname, fullname) == 0)
@@ -239,7 +241,7 @@ resolve(struct control_client *c, int argc, char **argv, struct match *m)
 	int bad = 0;
 
 	for (int i = 0; i < argc; i++) {
-		if (match_name(c->ctl->d, argv[i], m) != 0) {
+		if (match_name(&c->ctl->dm, argv[i], m) != 0) {
 			if (c->json) {
 				struct buf b = { 0 };
 				buf_puts(&b, "{\"name\":");
@@ -275,7 +277,7 @@ format_uptime(double secs, char *buf, size_t len)
 static void
 describe(const struct worker *w, char *buf, size_t len)
 {
-	const struct program_config *cfg = w->prog->cfg;
+	const struct program_config *cfg = w->spec.cfg;
 	int st = w->last_status;
 	char sb[16], a[16], b[16];
 	size_t n = 0;
@@ -308,19 +310,33 @@ describe(const struct worker *w, char *buf, size_t len)
 	}
 	if (worker_status_text(w) != NULL && n < len)
 		n += snprintf(buf + n, len - n, "%s; ", worker_status_text(w));
-	if (w->candidate != NULL && n < len)
+	if (w->rep.candidate != NULL && w->rep.ahead > 0 && n < len)
+		n += snprintf(buf + n, len - n, "replacing: new pid %d starting, "
+		    "%.1f s ahead of memory_limit; ", (int)w->rep.candidate->pid,
+		    w->rep.ahead);
+	else if (w->rep.candidate != NULL && n < len)
 		n += snprintf(buf + n, len - n, "replacing: new pid %d starting; ",
-		    (int)w->candidate->pid);
-	for (size_t i = 0; i < w->ndraining && n < len; i++)
+		    (int)w->rep.candidate->pid);
+	else if (w->rep.state == REPLACE_QUEUED && n < len)
+		n += snprintf(buf + n, len - n, "queued for replacement "
+		    "(max_replacing); ");
+	for (size_t i = 0; i < w->rep.ndraining && n < len; i++)
 		n += snprintf(buf + n, len - n, "draining pid %d; ",
-		    (int)w->draining[i]->pid);
-	if (w->footprint_over && n < len)
+		    (int)w->rep.draining[i]->pid);
+	if (w->rep.footprint_over && n < len)
 		n += snprintf(buf + n, len - n, "footprint %s exceeds "
-		    "memory_limit %s; ", memory_human(w->footprint, a),
+		    "memory_limit %s; ", memory_human(w->rep.footprint, a),
 		    memory_human(cfg->memory_limit, b));
-	else if (w->replace_failures > 0 && n < len)
+	else if (w->rep.failures > 0 && n < len)
 		n += snprintf(buf + n, len - n, "%ld failed replacements; ",
-		    w->replace_failures);
+		    w->rep.failures);
+	if (w->rep.state == REPLACE_BACKOFF && n < len)
+		n += snprintf(buf + n, len - n, "next replacement not before "
+		    "%.0f s; ", fmax(0, w->rep.not_before - ev_now(w->sv->loop)));
+	else if (w->rep.candidate == NULL && w->rep.ahead > 0 &&
+	    w->last_reason == REASON_MEMORY && n < len)
+		n += snprintf(buf + n, len - n, "last replaced %.1f s ahead of "
+		    "memory_limit; ", w->rep.ahead);
 	if (n >= 2 && n < len)
 		buf[n - 2] = '\0';
 }
@@ -335,16 +351,16 @@ worker_order(const void *a, const void *b)
 static void
 json_memory(struct buf *b, const struct worker *w)
 {
-	const struct program_config *cfg = w->prog->cfg;
+	const struct program_config *cfg = w->spec.cfg;
 	const struct instance *m = w->main;
 	double eta;
 
 	buf_puts(b, ",\"memory\":{\"source\":");
-	json_string(b, memory_source_name(w->prog->source));
+	json_string(b, memory_source_name(w->spec.source));
 	buf_printf(b, ",\"limit\":%llu,\"max\":%llu",
 	    (unsigned long long)cfg->memory_limit,
 	    (unsigned long long)cfg->memory_max);
-	if (m == NULL || !m->sampled) {
+	if (m == NULL || m->mem.n == 0) {
 		buf_puts(b, ",\"current\":null,\"peak\":null,\"rate\":null,"
 		    "\"trend\":null,\"eta\":null}");
 		return;
@@ -353,7 +369,7 @@ json_memory(struct buf *b, const struct worker *w)
 	    (unsigned long long)m->mem.current, (unsigned long long)m->mem.peak,
 	    memory_rate(&m->mem));
 	json_string(b, memory_trend_name(memory_trend(&m->mem)));
-	eta = cfg->memory_limit ? memory_eta(&m->mem, cfg->memory_limit) : -1;
+	eta = replace_eta(&m->mem, cfg->memory_limit, cfg->memory_interval);
 	if (eta >= 0)
 		buf_printf(b, ",\"eta\":%.1f}", eta);
 	else
@@ -363,13 +379,13 @@ json_memory(struct buf *b, const struct worker *w)
 static void
 status_json(struct control_client *c, struct match *m)
 {
-	struct leashd *d = c->ctl->d;
+	struct control_daemon *d = &c->ctl->dm;
 	struct buf b = { 0 };
 	char desc[512];
-	ev_tstamp now = ev_now(d->loop);
+	ev_tstamp now = ev_now(d->sv->loop);
 
 	buf_printf(&b, "{\"protocol\":%d,\"leashd\":{\"pid\":%d,\"version\":",
-	    PROTOCOL_VERSION, (int)d->self);
+	    PROTOCOL_VERSION, (int)d->sv->self);
 	json_string(&b, PACKAGE_VERSION);
 	buf_puts(&b, "},\"processes\":[");
 	for (size_t i = 0; i < m->n; i++) {
@@ -380,9 +396,9 @@ status_json(struct control_client *c, struct match *m)
 		buf_puts(&b, i ? ",{\"name\":" : "{\"name\":");
 		json_string(&b, w->fullname);
 		buf_puts(&b, ",\"group\":");
-		json_string(&b, w->prog->cfg->name);
+		json_string(&b, w->spec.cfg->name);
 		buf_puts(&b, ",\"process\":");
-		json_string(&b, w->pc->name);
+		json_string(&b, w->spec.pc->name);
 		buf_puts(&b, ",\"state\":");
 		json_string(&b, worker_state_name(w->state));
 		buf_puts(&b, ",\"want\":");
@@ -394,15 +410,15 @@ status_json(struct control_client *c, struct match *m)
 		else
 			buf_puts(&b, ",\"pid\":null,\"start_time\":null,"
 			    "\"uptime\":null");
-		if (w->candidate != NULL)
+		if (w->rep.candidate != NULL)
 			buf_printf(&b, ",\"replacement_pid\":%d",
-			    (int)w->candidate->pid);
+			    (int)w->rep.candidate->pid);
 		else
 			buf_puts(&b, ",\"replacement_pid\":null");
 		buf_puts(&b, ",\"draining_pids\":[");
-		for (size_t j = 0; j < w->ndraining; j++)
+		for (size_t j = 0; j < w->rep.ndraining; j++)
 			buf_printf(&b, "%s%d", j ? "," : "",
-			    (int)w->draining[j]->pid);
+			    (int)w->rep.draining[j]->pid);
 		buf_putc(&b, ']');
 		json_memory(&b, w);
 		buf_printf(&b, ",\"restarts\":%lu,\"restarts_by_reason\":{",
@@ -423,8 +439,15 @@ status_json(struct control_client *c, struct match *m)
 		else
 			buf_puts(&b, ",\"exit_status\":null,\"exit_signal\":null");
 		buf_printf(&b, ",\"footprint_exceeds_limit\":%s,"
-		    "\"replace_failures\":%ld,\"spawn_error\":",
-		    w->footprint_over ? "true" : "false", w->replace_failures);
+		    "\"replace_failures\":%ld,\"replace_state\":\"%s\","
+		    "\"replace_lead\":%.3f,\"replaced_ahead\":",
+		    w->rep.footprint_over ? "true" : "false", w->rep.failures,
+		    replace_state_name(w->rep.state), w->rep.lead);
+		if (w->rep.ahead > 0)
+			buf_printf(&b, "%.3f", w->rep.ahead);
+		else
+			buf_puts(&b, "null");
+		buf_puts(&b, ",\"spawn_error\":");
 		json_string(&b, w->spawn_error);
 		buf_puts(&b, ",\"status_text\":");
 		json_string(&b, worker_status_text(w));
@@ -439,12 +462,12 @@ status_json(struct control_client *c, struct match *m)
 static void
 format_memory(const struct worker *w, char *buf, size_t len)
 {
-	const struct program_config *cfg = w->prog->cfg;
+	const struct program_config *cfg = w->spec.cfg;
 	const struct instance *m = w->main;
 	char a[16], b[16];
 	enum memory_trend t;
 
-	if (m == NULL || !m->sampled) {
+	if (m == NULL || m->mem.n == 0) {
 		snprintf(buf, len, "-");
 		return;
 	}
@@ -458,7 +481,7 @@ format_memory(const struct worker *w, char *buf, size_t len)
 static int
 cmd_status(struct control_client *c, int argc, char **argv)
 {
-	struct leashd *d = c->ctl->d;
+	struct control_daemon *d = &c->ctl->dm;
 	struct match m = { 0 };
 	char up[32], desc[512], pid[16], mem[48];
 	size_t width = 4;
@@ -482,7 +505,7 @@ cmd_status(struct control_client *c, int argc, char **argv)
 		for (size_t i = 0; i < m.n; i++) {
 			const struct worker *w = m.w[i];
 			if (worker_pid(w) > 0) {
-				format_uptime(ev_now(d->loop) -
+				format_uptime(ev_now(d->sv->loop) -
 				    w->main->start_time, up, sizeof(up));
 				snprintf(pid, sizeof(pid), "%d", (int)worker_pid(w));
 			} else {
@@ -525,7 +548,7 @@ settled(enum wait_kind kind, const struct worker *w)
 	if (kind == WAIT_STOP)
 		return worker_is_down(w) && !worker_replacing(w);
 	if (kind == WAIT_RELOAD)
-		return w->candidate == NULL;
+		return w->rep.candidate == NULL;
 	return w->state == WORKER_RUNNING || w->state == WORKER_FATAL ||
 	    (worker_is_down(w) && w->want == WANT_DOWN) ||
 	    w->state == WORKER_EXITED;
@@ -601,7 +624,7 @@ cmd_change(struct control_client *c, int argc, char **argv,
 	wait_begin(c, kind, &todo);
 	c->bad = bad;
 	free(todo.w);
-	leashd_poke(c->ctl->d);
+	supervisor_changed(c->ctl->dm.sv);
 	return -1;
 }
 
@@ -641,7 +664,7 @@ cmd_reload(struct control_client *c, int argc, char **argv)
 	qsort(m.w, m.n, sizeof(*m.w), worker_order);
 	wait_begin(c, WAIT_RELOAD, &m);
 	free(m.w);
-	leashd_poke(c->ctl->d);
+	supervisor_changed(c->ctl->dm.sv);
 	return -1;
 }
 
@@ -649,7 +672,7 @@ cmd_reload(struct control_client *c, int argc, char **argv)
 static void
 client_progress(struct control_client *c)
 {
-	struct leashd *d = c->ctl->d;
+	struct control_daemon *d = &c->ctl->dm;
 	struct buf b = { 0 };
 	struct worker *w;
 	int code = PROTOCOL_EXIT_OK;
@@ -748,7 +771,7 @@ client_progress(struct control_client *c)
 	if (c->fd < 0)
 		return;
 	if (!c->eof)
-		ev_io_start(d->loop, &c->rio);
+		ev_io_start(d->sv->loop, &c->rio);
 	client_process(c);
 }
 
@@ -831,9 +854,9 @@ cmd_pid(struct control_client *c, int argc, char **argv)
 
 	if (argc == 0) {
 		if (c->json)
-			reply(c, "{\"pid\":%d}", (int)c->ctl->d->self);
+			reply(c, "{\"pid\":%d}", (int)c->ctl->dm.sv->self);
 		else
-			reply(c, "%d", (int)c->ctl->d->self);
+			reply(c, "%d", (int)c->ctl->dm.sv->self);
 		return PROTOCOL_EXIT_OK;
 	}
 	bad = resolve(c, argc, argv, &m);
@@ -896,7 +919,7 @@ cmd_tail(struct control_client *c, int argc, char **argv)
 		reply(c, "ERROR (tail needs a process name)");
 		return PROTOCOL_EXIT_USAGE;
 	}
-	if (match_name(c->ctl->d, name, &m) != 0 || m.n != 1) {
+	if (match_name(&c->ctl->dm, name, &m) != 0 || m.n != 1) {
 		reply(c, "%s: ERROR (%s)", name, m.n > 1 ?
 		    "names more than one process" : "no such process");
 		free(m.w);
@@ -904,7 +927,7 @@ cmd_tail(struct control_client *c, int argc, char **argv)
 	}
 	w = m.w[0];
 	free(m.w);
-	o = strcmp(stream, "stderr") == 0 && !w->prog->cfg->redirect_stderr ?
+	o = strcmp(stream, "stderr") == 0 && !w->spec.cfg->redirect_stderr ?
 	    &w->errlog : &w->outlog;
 	if (o->path == NULL) {
 		reply(c, "%s: ERROR (no log file for %s)", w->fullname, stream);
@@ -926,7 +949,7 @@ cmd_tail(struct control_client *c, int argc, char **argv)
 	if (follow) {
 		c->follow = o;
 		c->busy = true;
-		ev_timer_stop(c->ctl->d->loop, &c->idle);
+		ev_timer_stop(c->ctl->dm.sv->loop, &c->idle);
 		return -1;
 	}
 	return PROTOCOL_EXIT_OK;
@@ -959,7 +982,7 @@ static int
 config_command(struct control_client *c, bool apply)
 {
 	struct strv lines = { 0 };
-	int rc = leashd_reload(c->ctl->d, apply, &lines);
+	int rc = c->ctl->dm.reload(c->ctl->dm.arg, apply, &lines);
 
 	diff_lines(c, &lines, rc);
 	return rc == 0 ? PROTOCOL_EXIT_OK : PROTOCOL_EXIT_ERROR;
@@ -984,16 +1007,16 @@ cmd_update(struct control_client *c, int argc, char **argv)
 static int
 cmd_avail(struct control_client *c, int argc, char **argv)
 {
-	struct leashd *d = c->ctl->d;
+	struct control_daemon *d = &c->ctl->dm;
 	struct buf b = { 0 };
 
 	(void)argc;
 	(void)argv;
 	if (c->json)
 		buf_puts(&b, "{\"programs\":[");
-	for (size_t i = 0; i < d->nprograms; i++) {
-		const struct program_config *pc = d->programs[i]->cfg;
-		bool gone = d->programs[i]->removing;
+	for (size_t i = 0; i < d->pool->n; i++) {
+		const struct program_config *pc = d->pool->v[i]->cfg;
+		bool gone = d->pool->v[i]->removing;
 		if (c->json) {
 			buf_puts(&b, i ? ",{\"name\":" : "{\"name\":");
 			json_string(&b, pc->name);
@@ -1020,7 +1043,7 @@ cmd_shutdown(struct control_client *c, int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	log_info("control", "shutdown requested by uid %u", (unsigned)c->uid);
-	leashd_shutdown(c->ctl->d);
+	c->ctl->dm.shutdown(c->ctl->dm.arg);
 	if (c->json)
 		reply(c, "{\"ok\":true}");
 	else
@@ -1200,7 +1223,7 @@ client_flush(struct control_client *c)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			ev_io_start(c->ctl->d->loop, &c->wio);
+			ev_io_start(c->ctl->dm.sv->loop, &c->wio);
 			return;
 		}
 		if (n <= 0) {
@@ -1209,7 +1232,7 @@ client_flush(struct control_client *c)
 		}
 		buf_consume(&c->out, n);
 	}
-	ev_io_stop(c->ctl->d->loop, &c->wio);
+	ev_io_stop(c->ctl->dm.sv->loop, &c->wio);
 	if (c->closing)
 		client_close(c);
 }
@@ -1286,9 +1309,9 @@ client_close(struct control_client *c)
 
 	if (c->fd < 0)
 		return;
-	ev_io_stop(ctl->d->loop, &c->rio);
-	ev_io_stop(ctl->d->loop, &c->wio);
-	ev_timer_stop(ctl->d->loop, &c->idle);
+	ev_io_stop(ctl->dm.sv->loop, &c->rio);
+	ev_io_stop(ctl->dm.sv->loop, &c->wio);
+	ev_timer_stop(ctl->dm.sv->loop, &c->idle);
 	close(c->fd);
 	c->fd = -1;
 	for (pp = &ctl->clients; *pp != NULL; pp = &(*pp)->next) {
@@ -1449,14 +1472,13 @@ socket_is_live(const char *path)
 }
 
 struct control *
-control_listen(struct leashd *d, const char *path, const char *group,
-    char *err, size_t errlen)
+control_listen(const struct control_daemon *d, const char *path,
+    const char *group, char *err, size_t errlen)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct control *ctl;
 	struct output_hooks h;
 	struct group *gr = NULL;
-	struct stat st;
 	char *dir, *slash;
 	mode_t old;
 	int fd;
@@ -1486,14 +1508,12 @@ control_listen(struct leashd *d, const char *path, const char *group,
 		return NULL;
 	}
 	/* Replace a socket nobody answers on; never anything else. */
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode)) {
-			snprintf(err, errlen, "%s exists and is not a socket",
-			    path);
-			return NULL;
-		}
-		if (unlink(path) == 0)
-			log_info("control", "removed stale socket %s", path);
+	switch (socket_unlink_stale(path, err, errlen)) {
+	case -1:
+		return NULL;
+	case 1:
+		log_info("control", "removed stale socket %s", path);
+		break;
 	}
 	strncpy(sun.sun_path, path, sizeof(sun.sun_path) - 1);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
@@ -1525,7 +1545,7 @@ control_listen(struct leashd *d, const char *path, const char *group,
 		return NULL;
 	}
 	ctl = xcalloc(1, sizeof(*ctl));
-	ctl->d = d;
+	ctl->dm = *d;
 	ctl->path = xstrdup(path);
 	ctl->fd = fd;
 	if (gr != NULL) {
@@ -1533,7 +1553,7 @@ control_listen(struct leashd *d, const char *path, const char *group,
 		ctl->has_group = true;
 	}
 	ev_io_init(&ctl->accept_io, control_accept_cb, fd, EV_READ);
-	ev_io_start(d->loop, &ctl->accept_io);
+	ev_io_start(d->sv->loop, &ctl->accept_io);
 	h.data = control_output_cb;
 	h.gone = control_output_gone_cb;
 	h.arg = ctl;
@@ -1554,7 +1574,7 @@ control_close(struct control *ctl)
 		if (ctl->clients != NULL)
 			client_close(ctl->clients);
 	}
-	ev_io_stop(ctl->d->loop, &ctl->accept_io);
+	ev_io_stop(ctl->dm.sv->loop, &ctl->accept_io);
 	close(ctl->fd);
 	unlink(ctl->path);
 	control_collect(ctl);

@@ -7,16 +7,30 @@
 
 #include <stdbool.h>
 
-struct leashd;
 struct control;
 struct output;
+struct pool;
+struct strv;
+struct supervisor;
+
+/* What control needs of the daemon: the pool to act on, and the two
+ * requests that are leashd's own (it cannot call up into leashd.c). */
+struct control_daemon {
+	struct supervisor *sv;
+	struct pool *pool;
+	/* leashd_reload: re-read the file, apply it or only report. */
+	int (*reload)(void *arg, bool apply, struct strv *report);
+	/* leashd_shutdown: stop every worker, then exit. */
+	void (*shutdown)(void *arg);
+	void *arg;
+};
 
 /*
  * Binds path (replacing a stale socket; refusing, with a message in err,
  * when another leashd answers on it) and starts accepting.
  */
-struct control *control_listen(struct leashd *, const char *path,
-    const char *group, char *err, size_t errlen);
+struct control *control_listen(const struct control_daemon *,
+    const char *path, const char *group, char *err, size_t errlen);
 void control_close(struct control *);
 /* Called after worker state changes: completes requests that wait. */
 void control_update(struct control *);

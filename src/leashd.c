@@ -1,7 +1,6 @@
 /*
  * leashd: the daemon's set-up, its signals, reload and shutdown.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -17,88 +16,36 @@
 
 #include "config.h"
 #include "control.h"
-#include "notify.h"
 #include "leashd.h"
 #include "log.h"
+#include "notify.h"
 #include "proc.h"
 #include "program.h"
+#include "supervisor.h"
+#include "systemd.h"
 #include "util.h"
 
 #define DEFAULT_CONFIG "/etc/leash/leash.ini"
 #define EXIT_SWEEP_SECONDS 5.0
 
-static bool dirty;
+struct leashd {
+	struct ev_loop *loop;
+	char *config_path;
+	struct config *cfg;
+	struct supervisor sv;
+	struct pool pool;
+	bool shutting_down;
+	bool reload_requested;
+	bool reopen_requested;
 
-void
-leashd_worker_changed(struct leashd *d, struct worker *w)
-{
-	(void)d;
-	(void)w;
-	dirty = true;
-}
+	struct control *control;
+	struct notify *notify;		/* the workers' NOTIFY_SOCKET */
+	struct systemd sd;		/* leashd's own reports to systemd */
 
-static void
-stray_schedule(struct leashd *d)
-{
-	ev_tstamp next = 0;
-
-	ev_timer_stop(d->loop, &d->stray_timer);
-	for (size_t i = 0; i < d->nstrays; i++)
-		if (next == 0 || d->strays[i].kill_at < next)
-			next = d->strays[i].kill_at;
-	if (next == 0)
-		return;
-	next -= ev_now(d->loop);
-	ev_timer_set(&d->stray_timer, next > 0 ? next : 0., 0.);
-	ev_timer_start(d->loop, &d->stray_timer);
-}
-
-static void
-stray_remove(struct leashd *d, size_t i)
-{
-	d->strays[i] = d->strays[--d->nstrays];
-	dirty = true;
-}
-
-void
-leashd_add_strays(struct leashd *d, const pid_t *pids, size_t n, int sig,
-    double wait)
-{
-	for (size_t i = 0; i < n; i++) {
-		bool known = false;
-		for (size_t j = 0; j < d->nstrays; j++)
-			known |= d->strays[j].pid == pids[i];
-		if (known)
-			continue;
-		log_info("leashd", "pid %d was left behind by its worker: "
-		    "signalling it", (int)pids[i]);
-		kill(pids[i], sig);
-		d->strays = xrealloc(d->strays,
-		    (d->nstrays + 1) * sizeof(*d->strays));
-		d->strays[d->nstrays].pid = pids[i];
-		d->strays[d->nstrays].kill_at = ev_now(d->loop) + wait;
-		d->nstrays++;
-	}
-	stray_schedule(d);
-}
-
-static void
-stray_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
-{
-	struct leashd *d = container_of(t, struct leashd, stray_timer);
-
-	(void)revents;
-	for (size_t i = 0; i < d->nstrays;) {
-		if (d->strays[i].kill_at <= ev_now(loop)) {
-			log_warnx("leashd", "pid %d left behind by a worker is "
-			    "still alive: SIGKILL", (int)d->strays[i].pid);
-			kill(d->strays[i].pid, SIGKILL);
-			stray_remove(d, i);
-		} else
-			i++;
-	}
-	stray_schedule(d);
-}
+	ev_signal sigterm, sigint, sighup, sigusr2;
+	ev_child any_child;
+	ev_prepare prepare;
+};
 
 /* Every child leashd reaps, workers and adopted orphans alike. */
 static void
@@ -108,14 +55,19 @@ any_child_cb(struct ev_loop *loop, ev_child *c, int revents)
 
 	(void)loop;
 	(void)revents;
-	for (size_t i = 0; i < d->nstrays; i++) {
-		if (d->strays[i].pid == c->rpid) {
-			stray_remove(d, i);
-			stray_schedule(d);
-			break;
-		}
-	}
+	supervisor_reaped(&d->sv, c->rpid);
 	log_debug("leashd", "reaped pid %d", (int)c->rpid);
+}
+
+/* NOTIFY_SOCKET beside the control socket: leash.sock -> leash.notify. */
+static char *
+notify_path(const char *control)
+{
+	size_t n = strlen(control);
+
+	if (n > 5 && strcmp(control + n - 5, ".sock") == 0)
+		n -= 5;
+	return xasprintf("%.*s.notify", (int)n, control);
 }
 
 static void
@@ -133,35 +85,6 @@ print_diag(const struct config_diag *diag, bool running)
 		else
 			fprintf(stderr, "leashd: error: %s\n", diag->errors[i]);
 	}
-}
-
-static int
-program_order(const void *a, const void *b)
-{
-	const struct program *pa = *(struct program *const *)a;
-	const struct program *pb = *(struct program *const *)b;
-
-	if (pa->cfg->priority != pb->cfg->priority)
-		return pa->cfg->priority < pb->cfg->priority ? -1 : 1;
-	return strcmp(pa->cfg->name, pb->cfg->name);
-}
-
-static struct program *
-leashd_find_program(struct leashd *d, const char *name)
-{
-	for (size_t i = 0; i < d->nprograms; i++)
-		if (strcmp(d->programs[i]->cfg->name, name) == 0)
-			return d->programs[i];
-	return NULL;
-}
-
-static void
-leashd_add_program(struct leashd *d, struct program_config *pc)
-{
-	d->programs = xrealloc(d->programs,
-	    (d->nprograms + 1) * sizeof(*d->programs));
-	d->programs[d->nprograms++] = program_new(d, pc);
-	qsort(d->programs, d->nprograms, sizeof(*d->programs), program_order);
 }
 
 static bool
@@ -182,7 +105,13 @@ leashd_ensure_logdir(struct config *c)
  * moved out of the new config into the running set, so each program owns
  * its program_config; what stays in the new config is freed with it.
  */
-int
+/*
+ * Reads the configuration file again.  With apply, makes the running
+ * programs match it (SIGHUP, "update"); without, only reports ("reread").
+ * Appends one line per difference (or per error) to report.  Returns -1
+ * when the file is bad: then nothing changed.
+ */
+static int
 leashd_reload(struct leashd *d, bool apply, struct strv *report)
 {
 	struct config_diag diag;
@@ -200,7 +129,7 @@ leashd_reload(struct leashd *d, bool apply, struct strv *report)
 	for (size_t i = 0; i < diag.nerrors; i++)
 		strv_push(report, xasprintf("ERROR: %s", diag.errors[i]));
 	config_diag_free(&diag);
-	if (c != NULL && apply && listeners_apply(&d->listeners, c->sockets,
+	if (c != NULL && apply && listeners_apply(&d->sv.listeners, c->sockets,
 	    c->nsockets, err, sizeof(err)) != 0) {
 		log_warnx("config", "error: %s", err);
 		strv_push(report, xasprintf("ERROR: %s", err));
@@ -213,8 +142,8 @@ leashd_reload(struct leashd *d, bool apply, struct strv *report)
 		return -1;
 	}
 
-	for (size_t i = 0; i < d->nprograms; i++) {
-		p = d->programs[i];
+	for (size_t i = 0; i < d->pool.n; i++) {
+		p = d->pool.v[i];
 		if (p->removing || config_find_program(c, p->cfg->name) != NULL)
 			continue;
 		strv_push(report, xasprintf("%s: %s", p->cfg->name,
@@ -229,15 +158,15 @@ leashd_reload(struct leashd *d, bool apply, struct strv *report)
 	}
 	for (size_t i = 0; i < c->nprograms; i++) {
 		pc = c->programs[i];
-		if ((p = leashd_find_program(d, pc->name)) == NULL) {
+		if ((p = pool_find(&d->pool, pc->name)) == NULL) {
 			strv_push(report, xasprintf("%s: %s", pc->name,
 			    apply ? "added process group" : "available"));
 			added++;
 			if (!apply)
 				continue;
 			c->programs[i] = NULL;
-			leashd_add_program(d, pc);
-			p = leashd_find_program(d, pc->name);
+			p = program_new(&d->sv, pc);
+			pool_add(&d->pool, p);
 			if (pc->autostart)
 				program_start(p);
 			continue;
@@ -284,7 +213,7 @@ leashd_reload(struct leashd *d, bool apply, struct strv *report)
 	d->cfg = c;
 	log_info("leashd", "reloaded: %d added, %d changed, %d removed", added,
 	    changed, removed);
-	dirty = true;
+	supervisor_changed(&d->sv);
 	return 0;
 }
 
@@ -303,7 +232,7 @@ leashd_sweep(struct leashd *d)
 		proc_scan(&t);
 		killed = 0;
 		for (size_t i = 0; i < t.n; i++) {
-			if (t.p[i].ppid == d->self) {
+			if (t.p[i].ppid == d->sv.self) {
 				kill(t.p[i].pid, SIGKILL);
 				killed++;
 			}
@@ -325,8 +254,8 @@ leashd_shutdown_step(struct leashd *d)
 	bool found = false;
 	long top = 0;
 
-	for (size_t i = 0; i < d->nprograms; i++) {
-		struct program *p = d->programs[i];
+	for (size_t i = 0; i < d->pool.n; i++) {
+		struct program *p = d->pool.v[i];
 		if (program_is_down(p))
 			continue;
 		if (!found || p->cfg->priority > top)
@@ -334,12 +263,12 @@ leashd_shutdown_step(struct leashd *d)
 		found = true;
 	}
 	if (found) {
-		for (size_t i = 0; i < d->nprograms; i++)
-			if (d->programs[i]->cfg->priority == top)
-				program_stop(d->programs[i]);
+		for (size_t i = 0; i < d->pool.n; i++)
+			if (d->pool.v[i]->cfg->priority == top)
+				program_stop(d->pool.v[i]);
 		return;
 	}
-	if (d->nstrays > 0)
+	if (d->sv.nstrays > 0)
 		return;
 	leashd_sweep(d);
 	log_info("leashd", "all workers stopped, exiting");
@@ -358,8 +287,8 @@ leashd_reconcile(struct ev_loop *loop, ev_prepare *w, int revents)
 	if (d->reopen_requested) {
 		d->reopen_requested = false;
 		log_info("leashd", "reopening log files");
-		for (size_t i = 0; i < d->nprograms; i++) {
-			p = d->programs[i];
+		for (size_t i = 0; i < d->pool.n; i++) {
+			p = d->pool.v[i];
 			for (size_t j = 0; j < p->nworkers; j++) {
 				logfile_reopen(&p->workers[j].outlog);
 				logfile_reopen(&p->workers[j].errlog);
@@ -375,227 +304,46 @@ leashd_reconcile(struct ev_loop *loop, ev_prepare *w, int revents)
 		strv_free(&report);
 	}
 	control_collect(d->control);
-	if (!dirty)
+	if (!d->sv.changed)
 		return;
-	dirty = false;
-	for (size_t i = 0; i < d->nprograms; i++) {
-		p = d->programs[i];
+	d->sv.changed = false;
+	for (size_t i = 0; i < d->pool.n; i++) {
+		p = d->pool.v[i];
 		if (!(p->removing || p->next_cfg != NULL) || !program_is_down(p))
 			continue;
 		if (p->removing) {
 			program_config_free(p->cfg);
 			program_free(p);
-			d->programs[i] = d->programs[--d->nprograms];
+			pool_remove(&d->pool, i);
 		} else {
-			np = program_new(d, p->next_cfg);
+			np = program_new(&d->sv, p->next_cfg);
+			np->pool = &d->pool;
 			for (size_t j = 0; j < p->nworkers && j < np->nworkers; j++)
 				memcpy(np->workers[j].restarts,
 				    p->workers[j].restarts,
 				    sizeof(np->workers[j].restarts));
 			program_config_free(p->cfg);
 			program_free(p);
-			d->programs[i] = np;
+			d->pool.v[i] = np;
 			if (np->cfg->autostart && !d->shutting_down)
 				for (size_t j = 0; j < np->nworkers; j++)
 					worker_start(&np->workers[j],
 					    REASON_RELOAD);
 		}
 		i = (size_t)-1;	/* the array changed: start over */
-		qsort(d->programs, d->nprograms, sizeof(*d->programs),
-		    program_order);
+		pool_sort(&d->pool);
 	}
+	/* The queue advances the moment a replacement settles. */
+	for (size_t i = 0; i < d->pool.n; i++)
+		program_advance(d->pool.v[i]);
 	control_update(d->control);
 	systemd_update(&d->sd);
 	if (d->shutting_down)
 		leashd_shutdown_step(d);
 }
 
+/* Stops every worker, then exits the loop. */
 static void
-cg_retry(struct leashd *d)
-{
-	for (size_t i = 0; i < d->cg_pending.n;) {
-		if (cgroup_remove(d->cg_pending.v[i]) == 0 || errno == ENOENT) {
-			free(d->cg_pending.v[i]);
-			d->cg_pending.v[i] = d->cg_pending.v[--d->cg_pending.n];
-			d->cg_pending.v[d->cg_pending.n] = NULL;
-		} else
-			i++;
-	}
-	if (d->cg_pending.n == 0)
-		ev_timer_stop(d->loop, &d->cg_timer);
-}
-
-static void
-cg_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
-{
-	(void)loop;
-	(void)revents;
-	cg_retry(container_of(t, struct leashd, cg_timer));
-}
-
-void
-leashd_remove_cgroup(struct leashd *d, const char *dir)
-{
-	if (cgroup_remove(dir) == 0 || errno == ENOENT)
-		return;
-	/* The kernel lets go of a cgroup a moment after its last exit. */
-	strv_push(&d->cg_pending, xstrdup(dir));
-	if (!ev_is_active(&d->cg_timer))
-		ev_timer_again(d->loop, &d->cg_timer);
-}
-
-/* Calls fn for every instance of every worker until it returns true. */
-static struct instance *
-leashd_find_instance(struct leashd *d,
-    bool (*fn)(struct instance *, const void *), const void *arg)
-{
-	for (size_t i = 0; i < d->nprograms; i++) {
-		struct program *p = d->programs[i];
-		for (size_t j = 0; j < p->nworkers; j++) {
-			struct worker *w = &p->workers[j];
-			struct instance *two[2] = { w->main, w->candidate };
-			for (size_t k = 0; k < 2 + w->ndraining; k++) {
-				struct instance *in = k < 2 ? two[k] :
-				    w->draining[k - 2];
-				if (in != NULL && fn(in, arg))
-					return in;
-			}
-		}
-	}
-	return NULL;
-}
-
-static bool
-has_pid(struct instance *in, const void *arg)
-{
-	return in->pid > 0 && in->pid == *(const pid_t *)arg;
-}
-
-static bool
-has_token(struct instance *in, const void *arg)
-{
-	return strcmp(in->token, arg) == 0;
-}
-
-struct instance *
-leashd_instance_by_pid(struct leashd *d, pid_t pid)
-{
-	return leashd_find_instance(d, has_pid, &pid);
-}
-
-struct instance *
-leashd_instance_by_token(struct leashd *d, const char *token)
-{
-	return leashd_find_instance(d, has_token, token);
-}
-
-/*
- * One scan of /proc per loop iteration, whatever number of workers needs
- * it; the next iteration (after a signal has had its effect) scans anew.
- */
-const struct proc_table *
-leashd_proc_table(struct leashd *d)
-{
-	if (d->procs.p == NULL || d->procs_at != ev_now(d->loop) ||
-	    d->procs_iteration != ev_iteration(d->loop)) {
-		proc_scan(&d->procs);
-		d->procs_at = ev_now(d->loop);
-		d->procs_iteration = ev_iteration(d->loop);
-	}
-	return &d->procs;
-}
-
-struct pid_list {
-	pid_t *v;
-	size_t n, cap;
-};
-
-static bool
-collect_pid(struct instance *in, const void *arg)
-{
-	struct pid_list *l = (struct pid_list *)arg;
-
-	if (in->pid <= 0)
-		return false;
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 64;
-		l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
-	}
-	l->v[l->n++] = in->pid;
-	return false;
-}
-
-pid_t *
-leashd_instance_pids(struct leashd *d, size_t *n)
-{
-	struct pid_list l = { 0 };
-
-	leashd_find_instance(d, collect_pid, &l);
-	if (l.n > 1)
-		qsort(l.v, l.n, sizeof(*l.v), pid_compare);
-	*n = l.n;
-	return l.v;
-}
-
-
-/*
- * Worker cgroups of a leashd that died without cleaning up (SIGKILL):
- * the empty ones are removed; one with processes in it is reported, since
- * those processes are orphans of that leashd, not ours to judge.
- */
-static void
-leashd_cgroups_leftover(struct leashd *d)
-{
-	struct dirent *de;
-	DIR *dir;
-	char *path;
-	int pid;
-
-	if ((dir = opendir(d->cg.base)) == NULL)
-		return;
-	while ((de = readdir(dir)) != NULL) {
-		if (sscanf(de->d_name, "leash-%d-", &pid) != 1 || pid == d->self ||
-		    kill(pid, 0) == 0 || errno != ESRCH)
-			continue;
-		path = xasprintf("%s/%s", d->cg.base, de->d_name);
-		if (cgroup_remove(path) == 0)
-			log_info("cgroup", "removed %s, left by leashd pid %d",
-			    path, pid);
-		else
-			log_warnx("cgroup", "%s, left by leashd pid %d, still has "
-			    "processes", path, pid);
-		free(path);
-	}
-	closedir(dir);
-}
-
-/* Per-worker cgroups, when the kernel and our place in it allow. */
-static void
-leashd_cgroups(struct leashd *d)
-{
-	if (!d->cfg->use_cgroups) {
-		snprintf(d->cg_why, sizeof(d->cg_why), "use_cgroups = false");
-	} else if (cgroup_detect("/proc/self/cgroup", "/proc/self/mountinfo",
-	    &d->cg, d->cg_why, sizeof(d->cg_why)) == 0 &&
-	    cgroup_prepare(&d->cg, d->cg_why, sizeof(d->cg_why)) == 0) {
-		d->cg_usable = true;
-		log_info("cgroup", "one cgroup per worker, in %s (cgroup v%d)",
-		    d->cg.base, d->cg.version == CGROUP_V2 ? 2 : 1);
-		leashd_cgroups_leftover(d);
-		return;
-	}
-	log_info("cgroup", "not using cgroups: %s; worker trees are tracked "
-	    "through /proc", d->cg_why);
-}
-
-void
-leashd_poke(struct leashd *d)
-{
-	(void)d;
-	dirty = true;
-}
-
-void
 leashd_shutdown(struct leashd *d)
 {
 	if (d->shutting_down) {
@@ -604,10 +352,23 @@ leashd_shutdown(struct leashd *d)
 	}
 	d->shutting_down = true;
 	systemd_stopping(&d->sd);
-	for (size_t i = 0; i < d->nprograms; i++)
-		for (size_t j = 0; j < d->programs[i]->nworkers; j++)
-			d->programs[i]->workers[j].want = WANT_DOWN;
-	dirty = true;
+	for (size_t i = 0; i < d->pool.n; i++)
+		for (size_t j = 0; j < d->pool.v[i]->nworkers; j++)
+			d->pool.v[i]->workers[j].want = WANT_DOWN;
+	supervisor_changed(&d->sv);
+}
+
+/* control's requests (struct control_daemon). */
+static int
+leashd_reload_cb(void *arg, bool apply, struct strv *report)
+{
+	return leashd_reload(arg, apply, report);
+}
+
+static void
+leashd_shutdown_cb(void *arg)
+{
+	leashd_shutdown(arg);
 }
 
 static void
@@ -631,7 +392,7 @@ signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		d->reopen_requested = true;
 		break;
 	}
-	dirty = true;
+	supervisor_changed(&d->sv);
 }
 
 /* Workers inherit 0, 1 and 2: make sure they are open, if only on null. */
@@ -675,8 +436,9 @@ leashd_main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct leashd d = { 0 };
+	struct control_daemon dm;
 	struct config_diag diag;
-	char err[512], *sockpath;
+	char err[512], *sockpath, *notifypath;
 	bool test = false;
 	int ch;
 
@@ -724,7 +486,6 @@ leashd_main(int argc, char **argv)
 	}
 	log_setlevel(d.cfg->loglevel);
 
-	d.self = getpid();
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
 		log_warn("leashd", "cannot become a child subreaper; orphans of "
 		    "workers will not be reaped by leashd");
@@ -732,78 +493,69 @@ leashd_main(int argc, char **argv)
 	d.loop = ev_default_loop(EVFLAG_AUTO);
 	if (d.loop == NULL)
 		fatalx("leashd", "cannot initialise libev");
+	supervisor_init(&d.sv, d.loop);
 	signal_watch(&d, &d.sigterm, SIGTERM);
 	signal_watch(&d, &d.sigint, SIGINT);
 	signal_watch(&d, &d.sighup, SIGHUP);
 	signal_watch(&d, &d.sigusr2, SIGUSR2);
 	ev_child_init(&d.any_child, any_child_cb, 0, 0);
 	ev_child_start(d.loop, &d.any_child);
-	ev_timer_init(&d.stray_timer, stray_timer_cb, 0., 0.);
 	ev_prepare_init(&d.prepare, leashd_reconcile);
 	ev_prepare_start(d.loop, &d.prepare);
 
 	sockpath = config_control_socket(d.cfg);
-	d.control = control_listen(&d, sockpath, d.cfg->control_group, err,
+	dm.sv = &d.sv;
+	dm.pool = &d.pool;
+	dm.reload = leashd_reload_cb;
+	dm.shutdown = leashd_shutdown_cb;
+	dm.arg = &d;
+	d.control = control_listen(&dm, sockpath, d.cfg->control_group, err,
 	    sizeof(err));
-	free(sockpath);
 	if (d.control == NULL) {
 		fprintf(stderr, "leashd: %s\n", err);
+		free(sockpath);
 		config_free(d.cfg);
 		ev_loop_destroy(d.loop);
 		return 1;
 	}
-	if (listeners_apply(&d.listeners, d.cfg->sockets, d.cfg->nsockets, err,
-	    sizeof(err)) != 0) {
+	if (listeners_apply(&d.sv.listeners, d.cfg->sockets, d.cfg->nsockets,
+	    err, sizeof(err)) != 0) {
 		fprintf(stderr, "leashd: error: %s\n", err);
+		free(sockpath);
 		control_close(d.control);
 		config_free(d.cfg);
 		ev_loop_destroy(d.loop);
 		return CONFIG_EX_CONFIG;
 	}
-	if ((d.notify = notify_open(&d, err, sizeof(err))) == NULL)
+	notifypath = notify_path(sockpath);
+	if ((d.notify = notify_open(&d.sv, &d.pool, notifypath, err,
+	    sizeof(err))) == NULL)
 		log_warnx("notify", "%s: workers cannot use sd_notify", err);
-	systemd_init(&d.sd, &d);
-	leashd_cgroups(&d);
-	ev_init(&d.cg_timer, cg_timer_cb);
-	d.cg_timer.repeat = 1.0;
+	free(notifypath);
+	free(sockpath);
+	systemd_init(&d.sd, &d.sv, &d.pool);
+	supervisor_cgroups(&d.sv, d.cfg->use_cgroups);
 	leashd_ensure_logdir(d.cfg);
 	log_info("leashd", "leashd %s started (pid %d, %s, %zu programs)",
-	    PACKAGE_VERSION, (int)d.self, d.config_path, d.cfg->nprograms);
+	    PACKAGE_VERSION, (int)d.sv.self, d.config_path, d.cfg->nprograms);
 	for (size_t i = 0; i < d.cfg->nprograms; i++) {
-		leashd_add_program(&d, d.cfg->programs[i]);
+		pool_add(&d.pool, program_new(&d.sv, d.cfg->programs[i]));
 		d.cfg->programs[i] = NULL;
 	}
 	d.cfg->nprograms = 0;
-	for (size_t i = 0; i < d.nprograms; i++)
-		if (d.programs[i]->cfg->autostart)
-			program_start(d.programs[i]);
+	for (size_t i = 0; i < d.pool.n; i++)
+		if (d.pool.v[i]->cfg->autostart)
+			program_start(d.pool.v[i]);
 
 	ev_run(d.loop, 0);
 
 	control_close(d.control);
 	notify_close(d.notify);
 	systemd_close(&d.sd);
-	listeners_close(&d.listeners);
-	for (size_t i = 0; i < d.nprograms; i++) {
-		program_config_free(d.programs[i]->cfg);
-		program_config_free(d.programs[i]->next_cfg);
-		program_free(d.programs[i]);
-	}
-	free(d.programs);
-	free(d.strays);
-	for (int i = 0; i < 50 && d.cg_pending.n > 0; i++) {
-		struct timespec ts = { 0, 20 * 1000 * 1000 };
-		cg_retry(&d);
-		if (d.cg_pending.n > 0)
-			nanosleep(&ts, NULL);
-	}
-	for (size_t i = 0; i < d.cg_pending.n; i++)
-		log_warnx("cgroup", "could not remove %s", d.cg_pending.v[i]);
-	strv_free(&d.cg_pending);
-	proc_table_free(&d.procs);
-	ev_timer_stop(d.loop, &d.cg_timer);
-	cgroup_root_free(&d.cg);
+	listeners_close(&d.sv.listeners);
+	pool_free(&d.pool);
+	supervisor_free(&d.sv);
 	config_free(d.cfg);
 	ev_loop_destroy(d.loop);
-	return d.exit_code;
+	return 0;
 }

@@ -45,20 +45,6 @@ memory_trend_name(enum memory_trend t)
 	}
 }
 
-static ssize_t
-read_small(const char *path, char *buf, size_t len)
-{
-	ssize_t n;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return -1;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n >= 0)
-		buf[n] = '\0';
-	return n;
-}
 
 int
 memory_parse_smaps_rollup(const char *text, uint64_t *pss, uint64_t *uss)
@@ -91,14 +77,14 @@ memory_read_proc(pid_t pid, enum memory_source src, uint64_t *bytes)
 
 	if (src == MEMORY_PSS || src == MEMORY_USS) {
 		snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
-		if (read_small(path, buf, sizeof(buf)) <= 0 ||
+		if (read_small_file(path, buf, sizeof(buf)) <= 0 ||
 		    memory_parse_smaps_rollup(buf, &pss, &uss) != 0)
 			return -1;
 		*bytes = src == MEMORY_PSS ? pss : uss;
 		return 0;
 	}
 	snprintf(path, sizeof(path), "/proc/%d/statm", (int)pid);
-	if (read_small(path, buf, sizeof(buf)) <= 0 ||
+	if (read_small_file(path, buf, sizeof(buf)) <= 0 ||
 	    sscanf(buf, "%lu %lu", &size, &resident) != 2)
 		return -1;
 	*bytes = (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
@@ -166,37 +152,44 @@ memory_rate(const struct memory_history *h)
 	return rate_over(h, h->n);
 }
 
+double
+memory_rate_window(const struct memory_history *h, double seconds,
+    double *span, unsigned *n)
+{
+	unsigned last = (h->head + MEMORY_HISTORY - 1) % MEMORY_HISTORY, k = 0;
+
+	while (k < h->n && h->t[last] - h->t[(h->head + MEMORY_HISTORY - k - 1) %
+	    MEMORY_HISTORY] <= seconds)
+		k++;
+	*n = k;
+	*span = k > 0 ? h->t[last] - h->t[(h->head + MEMORY_HISTORY - k) %
+	    MEMORY_HISTORY] : 0;
+	return rate_over(h, k);
+}
+
 /*
- * Growing means the newer half of the ring still climbs by more than
- * noise: at least 1 MiB, and 1% of the current figure, over that half's
- * time span.  Warm-up that has stopped shows a flat newer half.
+ * Growing means the newer half of the ring's time still climbs by more
+ * than noise: at least 1 MiB, and 1% of the current figure, over that
+ * half's span.  Warm-up that has stopped shows a flat newer half.  Halves
+ * of time, not of samples: confirmation samples come in bursts.
  */
 enum memory_trend
 memory_trend(const struct memory_history *h)
 {
-	unsigned half = h->n / 2;
-	unsigned first = (h->head + MEMORY_HISTORY - half) % MEMORY_HISTORY;
+	unsigned oldest = (h->head + MEMORY_HISTORY - h->n) % MEMORY_HISTORY;
 	unsigned last = (h->head + MEMORY_HISTORY - 1) % MEMORY_HISTORY;
 	double span, growth, floor;
+	unsigned half;
 
 	if (h->n < 6)
 		return TREND_UNKNOWN;
-	span = h->t[last] - h->t[first];
-	growth = rate_over(h, half) * span;
+	growth = memory_rate_window(h, (h->t[last] - h->t[oldest]) / 2, &span,
+	    &half);
+	if (half < 3)
+		return TREND_UNKNOWN;
+	growth *= span;
 	floor = fmax(1048576.0, 0.01 * (double)h->current);
 	return growth > floor ? TREND_GROWING : TREND_LEVELLED;
-}
-
-double
-memory_eta(const struct memory_history *h, uint64_t limit)
-{
-	double rate = memory_rate(h);
-
-	if (memory_trend(h) != TREND_GROWING || rate <= 0)
-		return -1;
-	if (h->current >= limit)
-		return 0;
-	return (double)(limit - h->current) / rate;
 }
 
 const char *

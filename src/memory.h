@@ -53,9 +53,11 @@ int memory_parse_smaps_rollup(const char *text, uint64_t *pss, uint64_t *uss);
 void memory_record(struct memory_history *, double now, uint64_t bytes);
 /* Least-squares growth rate over the ring, bytes per second. */
 double memory_rate(const struct memory_history *);
+/* Growth rate over the samples of the last seconds (*n of them, spanning
+ * *span seconds). */
+double memory_rate_window(const struct memory_history *, double seconds,
+    double *span, unsigned *n);
 enum memory_trend memory_trend(const struct memory_history *);
-/* Seconds until limit at the current rate; -1 when not growing. */
-double memory_eta(const struct memory_history *, uint64_t limit);
 /* "12.3M", "1.0G", "512K". */
 const char *memory_human(uint64_t bytes, char buf[16]);
 

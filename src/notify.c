@@ -4,71 +4,54 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "leashd.h"
+#include "cgroup.h"
 #include "log.h"
 #include "notify.h"
+#include "proc.h"
+#include "sockets.h"
 #include "program.h"
+#include "supervisor.h"
 #include "util.h"
 
 #define NOTIFY_MESSAGE_MAX 4096
 
 struct notify {
-	struct leashd *d;
+	struct supervisor *sv;
+	const struct pool *pool;
 	int fd;
-	char name[64];
+	char path[108];
 	ev_io io;
 };
 
-const char *
-notify_socket_name(const struct notify *n)
-{
-	return n->name;
-}
-
 /* The instance a pid belongs to: itself, its cgroup, or an ancestor. */
 static struct instance *
-notify_sender(struct leashd *d, pid_t pid)
+notify_sender(struct notify *n, pid_t pid)
 {
 	char path[64], buf[1024], *p;
 	struct instance *in;
-	int fd, depth;
-	ssize_t n;
-	int ppid;
+	struct proc_entry e;
 
-	if ((in = leashd_instance_by_pid(d, pid)) != NULL)
+	if ((in = pool_instance_by_pid(n->pool, pid)) != NULL)
 		return in;
-	if (d->cg_usable) {
-		snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
-			n = read(fd, buf, sizeof(buf) - 1);
-			close(fd);
-			buf[n > 0 ? n : 0] = '\0';
-			if ((p = strstr(buf, "/leash-")) != NULL) {
-				p += strlen("/leash-");
-				p[strcspn(p, "/\n")] = '\0';
-				if ((in = leashd_instance_by_token(d, p)) != NULL)
-					return in;
-			}
-		}
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	if (n->sv->cg_usable && read_small_file(path, buf, sizeof(buf)) > 0 &&
+	    (p = strstr(buf, "/" CGROUP_WORKER_PREFIX)) != NULL) {
+		p += strlen("/" CGROUP_WORKER_PREFIX);
+		p[strcspn(p, "/\n")] = '\0';
+		if ((in = pool_instance_by_token(n->pool, p)) != NULL)
+			return in;
 	}
 	/* Up the ancestry; a process re-parented to leashd stops the walk. */
-	for (depth = 0; depth < 64 && pid > 1 && pid != d->self; depth++) {
-		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	for (int depth = 0; depth < 64 && pid > 1 && pid != n->sv->self;
+	    depth++) {
+		if (proc_read_stat(pid, &e) != 0)
 			return NULL;
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n <= 0)
-			return NULL;
-		buf[n] = '\0';
-		if ((p = strrchr(buf, ')')) == NULL ||
-		    sscanf(p + 1, " %*c %d", &ppid) != 1)
-			return NULL;
-		pid = ppid;
-		if ((in = leashd_instance_by_pid(d, pid)) != NULL)
+		pid = e.ppid;
+		if ((in = pool_instance_by_pid(n->pool, pid)) != NULL)
 			return in;
 	}
 	return NULL;
@@ -127,7 +110,7 @@ notify_cb(struct ev_loop *loop, ev_io *io, int revents)
 			    "credentials");
 			continue;
 		}
-		if ((in = notify_sender(n->d, cred->pid)) == NULL) {
+		if ((in = notify_sender(n, cred->pid)) == NULL) {
 			log_debug("notify", "dropped a message from pid %d, which "
 			    "is no worker's", (int)cred->pid);
 			continue;
@@ -160,38 +143,55 @@ notify_dispatch(struct instance *in, const char *msg, size_t len)
 		else if (strcmp(line, "WATCHDOG=1") == 0)
 			instance_watchdog(in);
 		else if (l > 0)
-			log_debug("notify", "%s: ignored \"%.64s\"", in->w->fullname,
+			log_debug("notify", "%s: ignored \"%.64s\"", in->spec->fullname,
 			    line);
 	}
 }
 
+/*
+ * A filesystem path, as systemd's own NOTIFY_SOCKET is: PHP's
+ * socket_sendto, among others, cannot send to an abstract address.  It
+ * sits beside the control socket, whose bind already proved that no
+ * other leashd runs there, so a socket left at the path is stale.  Mode
+ * 0666 like systemd's: workers may run as other users, and every sender
+ * is checked by its credentials anyway.
+ */
 struct notify *
-notify_open(struct leashd *d, char *err, size_t errlen)
+notify_open(struct supervisor *sv, const struct pool *pool, const char *path,
+    char *err, size_t errlen)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	struct notify *n = xcalloc(1, sizeof(*n));
-	socklen_t len;
-	int one = 1, size = 1 << 20;
+	struct notify *n;
+	int one = 1, size = 1 << 20, fd;
 
-	n->d = d;
-	snprintf(n->name, sizeof(n->name), "@leash/%d/notify", (int)d->self);
-	/* Abstract: nothing to clean up, and no file mode to get wrong;
-	 * every sender is checked by its credentials anyway. */
-	memcpy(sun.sun_path + 1, n->name + 1, strlen(n->name) - 1);
-	len = offsetof(struct sockaddr_un, sun_path) + strlen(n->name);
-	n->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (n->fd < 0 || bind(n->fd, (struct sockaddr *)&sun, len) != 0 ||
-	    setsockopt(n->fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) != 0) {
-		snprintf(err, errlen, "notify socket %s: %s", n->name,
-		    strerror(errno));
-		if (n->fd >= 0)
-			close(n->fd);
-		free(n);
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "notify socket path too long: %s", path);
 		return NULL;
 	}
-	setsockopt(n->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	if (socket_unlink_stale(path, err, errlen) < 0)
+		return NULL;
+	memcpy(sun.sun_path, path, strlen(path));
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0 ||
+	    chmod(path, 0666) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) != 0) {
+		snprintf(err, errlen, "notify socket %s: %s", path,
+		    strerror(errno));
+		if (fd >= 0) {
+			close(fd);
+			unlink(path);
+		}
+		return NULL;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	n = xcalloc(1, sizeof(*n));
+	n->sv = sv;
+	n->pool = pool;
+	n->fd = fd;
+	snprintf(n->path, sizeof(n->path), "%s", path);
+	snprintf(sv->notify_socket, sizeof(sv->notify_socket), "%s", path);
 	ev_io_init(&n->io, notify_cb, n->fd, EV_READ);
-	ev_io_start(d->loop, &n->io);
+	ev_io_start(sv->loop, &n->io);
 	return n;
 }
 
@@ -200,7 +200,9 @@ notify_close(struct notify *n)
 {
 	if (n == NULL)
 		return;
-	ev_io_stop(n->d->loop, &n->io);
+	ev_io_stop(n->sv->loop, &n->io);
 	close(n->fd);
+	unlink(n->path);
+	n->sv->notify_socket[0] = '\0';
 	free(n);
 }

@@ -13,15 +13,20 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-struct leashd;
-struct notify;
 struct instance;
+struct notify;
+struct pool;
+struct supervisor;
 
-/* Opens the socket; returns NULL with err on failure. */
-struct notify *notify_open(struct leashd *, char *err, size_t errlen);
+/*
+ * Binds the socket at path (a stale socket there is replaced) and makes
+ * it the NOTIFY_SOCKET workers get (sv->notify_socket); senders are
+ * looked up in pool.  Returns NULL with err on failure.
+ */
+struct notify *notify_open(struct supervisor *, const struct pool *,
+    const char *path, char *err, size_t errlen);
+/* Closes and unlinks the socket. */
 void notify_close(struct notify *);
-/* The value workers get as NOTIFY_SOCKET ("@leash/PID/notify"). */
-const char *notify_socket_name(const struct notify *);
 /* Parses one datagram for inst: READY=1, STATUS=, STOPPING=1, WATCHDOG=1. */
 void notify_dispatch(struct instance *, const char *msg, size_t len);
 

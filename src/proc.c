@@ -13,25 +13,18 @@
 
 #define TOKEN_KEY "LEASH_WORKER_TOKEN"
 
-/* Reads ppid and pgid from /proc/PID/stat; the command name may contain
- * spaces and parentheses, so fields are counted from the last ')'. */
-static int
+/* The command name may contain spaces and parentheses, so fields are
+ * counted from the last ')'. */
+int
 proc_read_stat(pid_t pid, struct proc_entry *e)
 {
 	char path[64], buf[1024], *p;
-	int fd;
-	ssize_t n;
 	char state;
 	int ppid, pgid;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	if (read_small_file(path, buf, sizeof(buf)) <= 0)
 		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
 	if ((p = strrchr(buf, ')')) == NULL)
 		return -1;
 	if (sscanf(p + 1, " %c %d %d", &state, &ppid, &pgid) != 3)

@@ -19,6 +19,8 @@ struct proc_table {
 	size_t n, cap;
 };
 
+/* Reads ppid and pgid from /proc/PID/stat; -1 for a zombie or no process. */
+int proc_read_stat(pid_t, struct proc_entry *);
 int proc_scan(struct proc_table *);
 void proc_table_free(struct proc_table *);
 /* True when /proc/PID/environ contains the exact string "key=value". */

@@ -86,6 +86,20 @@ unix_bind(const struct socket_config *sc, const char *path, char *err,
 	return fd;
 }
 
+int
+socket_unlink_stale(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (lstat(path, &st) != 0)
+		return 0;
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(err, errlen, "%s exists and is not a socket", path);
+		return -1;
+	}
+	return unlink(path) == 0 ? 1 : 0;
+}
+
 /* "HOST:PORT" or "[ADDR]:PORT"; HOST may be empty or "*" for any. */
 static int
 inet_bind(const char *spec, int family, char *err, size_t len)

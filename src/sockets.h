@@ -20,6 +20,12 @@ struct listeners {
 	size_t n;
 };
 
+/*
+ * Frees path for a bind when the caller knows nobody serves there: a
+ * socket file left behind is removed (returns 1); anything else at path
+ * is refused (-1 with err), never removed.  0: nothing was there.
+ */
+int socket_unlink_stale(const char *path, char *err, size_t errlen);
 /* Binds and listens; returns a close-on-exec fd, or -1 with err. */
 int socket_bind(const struct socket_config *, char *err, size_t errlen);
 void socket_unbind(const struct socket_config *, int fd);

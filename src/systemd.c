@@ -4,9 +4,9 @@
 #include <systemd/sd-daemon.h>
 #include <time.h>
 
-#include "leashd.h"
 #include "log.h"
 #include "program.h"
+#include "supervisor.h"
 #include "systemd.h"
 #include "util.h"
 
@@ -32,12 +32,14 @@ status_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 }
 
 void
-systemd_init(struct systemd *s, struct leashd *d)
+systemd_init(struct systemd *s, struct supervisor *sv,
+    const struct pool *pool)
 {
 	uint64_t usec = 0;
 
 	memset(s, 0, sizeof(*s));
-	s->d = d;
+	s->sv = sv;
+	s->pool = pool;
 	ev_timer_init(&s->status_timer, status_timer_cb, 0., 0.);
 	ev_timer_init(&s->watchdog, watchdog_cb, 0., 0.);
 	s->enabled = getenv("NOTIFY_SOCKET") != NULL;
@@ -45,7 +47,7 @@ systemd_init(struct systemd *s, struct leashd *d)
 		return;
 	if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
 		ev_timer_set(&s->watchdog, 0., usec / 2e6);
-		ev_timer_again(d->loop, &s->watchdog);
+		ev_timer_again(sv->loop, &s->watchdog);
 		log_info("systemd", "watchdog: WATCHDOG=1 every %.3f s",
 		    usec / 2e6);
 	}
@@ -54,8 +56,8 @@ systemd_init(struct systemd *s, struct leashd *d)
 void
 systemd_close(struct systemd *s)
 {
-	ev_timer_stop(s->d->loop, &s->watchdog);
-	ev_timer_stop(s->d->loop, &s->status_timer);
+	ev_timer_stop(s->sv->loop, &s->watchdog);
+	ev_timer_stop(s->sv->loop, &s->status_timer);
 	free(s->status);
 	s->status = NULL;
 }
@@ -83,27 +85,29 @@ minutes_advance(struct systemd *s)
 	s->minute = now;
 }
 
-void
-systemd_count_memory_restart(struct systemd *s)
+/* Memory restarts since the last look go to this minute's bucket. */
+static void
+count_memory_restarts(struct systemd *s)
 {
 	minutes_advance(s);
-	s->minutes[s->minute % 60]++;
+	s->minutes[s->minute % 60] += s->sv->memory_restarts - s->memory_seen;
+	s->memory_seen = s->sv->memory_restarts;
 }
 
 /* "12 running, 1 replacing, 3 memory restarts in the last hour". */
 static char *
 summary(struct systemd *s, bool *up)
 {
-	struct leashd *d = s->d;
+	const struct pool *pool = s->pool;
 	size_t running = 0, replacing = 0, fatal = 0, starting = 0;
 	unsigned memory = 0;
 
-	minutes_advance(s);
+	count_memory_restarts(s);
 	for (int i = 0; i < 60; i++)
 		memory += s->minutes[i];
 	*up = true;
-	for (size_t i = 0; i < d->nprograms; i++) {
-		struct program *p = d->programs[i];
+	for (size_t i = 0; i < pool->n; i++) {
+		struct program *p = pool->v[i];
 		for (size_t j = 0; j < p->nworkers; j++) {
 			struct worker *w = &p->workers[j];
 			running += w->state == WORKER_RUNNING;
@@ -133,29 +137,29 @@ systemd_update(struct systemd *s)
 	char *text;
 	bool up;
 
-	if (!s->enabled || s->d->shutting_down)
+	if (!s->enabled || s->stopping)
 		return;
 	text = summary(s, &up);
 	if (!s->ready_sent && up) {
 		sd_notifyf(0, "READY=1\nSTATUS=%s\nMAINPID=%d", text,
-		    (int)s->d->self);
+		    (int)s->sv->self);
 		log_info("systemd", "READY=1");
 		s->ready_sent = true;
 		free(s->status);
 		s->status = text;
-		s->status_at = ev_now(s->d->loop);
+		s->status_at = ev_now(s->sv->loop);
 		return;
 	}
 	if (s->status != NULL && strcmp(text, s->status) == 0) {
 		free(text);
 		return;
 	}
-	now = ev_now(s->d->loop);
+	now = ev_now(s->sv->loop);
 	if (now - s->status_at < STATUS_MIN_INTERVAL) {
 		if (!ev_is_active(&s->status_timer)) {
 			ev_timer_set(&s->status_timer,
 			    STATUS_MIN_INTERVAL - (now - s->status_at), 0.);
-			ev_timer_start(s->d->loop, &s->status_timer);
+			ev_timer_start(s->sv->loop, &s->status_timer);
 		}
 		free(text);
 		return;
@@ -189,6 +193,7 @@ systemd_reloaded(struct systemd *s)
 void
 systemd_stopping(struct systemd *s)
 {
+	s->stopping = true;
 	if (s->enabled)
 		sd_notify(0, "STOPPING=1");
 }

@@ -11,11 +11,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct leashd;
+struct pool;
+struct supervisor;
 
 struct systemd {
-	struct leashd *d;
+	struct supervisor *sv;
+	const struct pool *pool;
 	bool enabled;
+	bool stopping;			/* STOPPING=1 was sent: no more */
 	bool ready_sent;
 	char *status;			/* last STATUS= sent */
 	ev_tstamp status_at;
@@ -24,16 +27,15 @@ struct systemd {
 	/* Memory restarts per minute over the last hour, for STATUS=. */
 	uint32_t minutes[60];
 	int64_t minute;			/* the minute minutes[minute % 60] is */
+	unsigned long memory_seen;	/* sv->memory_restarts counted so far */
 };
 
-void systemd_init(struct systemd *, struct leashd *);
+void systemd_init(struct systemd *, struct supervisor *, const struct pool *);
 void systemd_close(struct systemd *);
 /* After any change: READY=1 once up, STATUS= when it changed. */
 void systemd_update(struct systemd *);
 void systemd_reloading(struct systemd *);
 void systemd_reloaded(struct systemd *);
 void systemd_stopping(struct systemd *);
-/* Counts a memory restart for STATUS=. */
-void systemd_count_memory_restart(struct systemd *);
 
 #endif

@@ -1,7 +1,9 @@
 #include <stdarg.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "util.h"
@@ -190,4 +192,18 @@ buf_consume(struct buf *b, size_t n)
 	memmove(b->p, b->p + n, b->n - n);
 	b->n -= n;
 	b->p[b->n] = '\0';
+}
+
+ssize_t
+read_small_file(const char *path, char *buf, size_t len)
+{
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	buf[n >= 0 ? n : 0] = '\0';
+	return n;
 }

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdbool.h>
+#include <sys/types.h>
 
 #define nitems(a) (sizeof(a) / sizeof((a)[0]))
 #define container_of(p, type, member) \
@@ -17,6 +18,10 @@ void *xrealloc(void *, size_t);
 char *xstrdup(const char *);
 char *xasprintf(const char *, ...) __attribute__((format(printf, 1, 2)));
 char *xvasprintf(const char *, va_list) __attribute__((format(printf, 1, 0)));
+
+/* Reads up to len - 1 bytes of a small file (/proc, cgroupfs) and ends
+ * them with NUL; returns what read(2) did. */
+ssize_t read_small_file(const char *path, char *buf, size_t len);
 
 /* A growable NULL-terminated vector of owned strings. */
 struct strv {

@@ -97,8 +97,8 @@ check "a worker's own messages never reach leashd's NOTIFY_SOCKET" \
     test "$(sd_count "$out" worker-private)" -eq 0
 wait_for "quick has written its environment" 10 \
     file_has "$DIR/logs/quick-stdout.log" '^WATCHDOG_PID='
-check "quick's NOTIFY_SOCKET is leashd's own (@leash/$LEASHD_PID/notify)" \
-    file_has "$DIR/logs/quick-stdout.log" "^NOTIFY_SOCKET=@leash/$LEASHD_PID/notify\$"
+check "quick's NOTIFY_SOCKET is leashd's own, a path beside its control socket ($DIR/leash.notify)" \
+    file_has "$DIR/logs/quick-stdout.log" "^NOTIFY_SOCKET=$DIR/leash\\.notify\$"
 
 # ---------------------------------------------------------------- STATUS=
 n=$(sd_messages "$out" | wc -l)

@@ -768,10 +768,10 @@ test_set_limit(void)
 	    !exists(tpath("limit/none/memory.limit_in_bytes")),
 	    "set_limit v1 without memory.limit_in_bytes fails and creates nothing");
 
-	ok(cgroup_threshold_eventfd(&v2, tpath("limit/v2"), MiB) == -1,
+	ok(cgroup_threshold_eventfd(&v2, tpath("limit/v2"), MiB, NULL) == -1,
 	    "threshold_eventfd is v1 only");
 	write_file("limit/v1/memory.usage_in_bytes", "0\n");
-	ok(cgroup_threshold_eventfd(&v1, tpath("limit/v1"), MiB) == -1,
+	ok(cgroup_threshold_eventfd(&v1, tpath("limit/v1"), MiB, NULL) == -1,
 	    "threshold_eventfd fails without cgroup.event_control");
 }
 
@@ -1010,7 +1010,7 @@ test_real_v1(void)
 	free(pids);
 	pids = NULL;
 
-	efd = cgroup_threshold_eventfd(&root, leaf, 10 * MiB);
+	efd = cgroup_threshold_eventfd(&root, leaf, 10 * MiB, NULL);
 	ok(efd >= 0, "real: threshold eventfd at 10 MiB (%s)",
 	    efd >= 0 ? "ok" : strerror(errno)), done++;
 	ok(efd < 0 || !readable_by(efd, now_ms()),

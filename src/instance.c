@@ -1,0 +1,545 @@
+/*
+ * One process of a worker: spawn, tree, signals, samples.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <systemd/sd-journal.h>
+
+#include "cgroup.h"
+#include "instance.h"
+#include "log.h"
+#include "parse.h"
+#include "proc.h"
+#include "sockets.h"
+#include "spawn.h"
+#include "supervisor.h"
+#include "util.h"
+
+#define TREE_POLL_INTERVAL 0.05	/* checking that a stopped tree is gone */
+#define HARD_LIMIT_MARGIN (16u << 20)
+
+void
+instance_describe_status(int status, char *buf, size_t len)
+{
+	char sb[16];
+
+	if (WIFEXITED(status))
+		snprintf(buf, len, "exit status %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, len, "terminated by SIG%s%s",
+		    signal_name(WTERMSIG(status), sb),
+		    WCOREDUMP(status) ? " (core dumped)" : "");
+	else
+		snprintf(buf, len, "status 0x%x", status);
+}
+
+void
+instance_arm(struct instance *in, double after)
+{
+	supervisor_timer(in->sv, &in->timer, after);
+}
+
+/*
+ * Every process of an instance's tree: its cgroup's members when it has
+ * one (exact), else its process group, descendants and the orphans that
+ * carry its token.  table may be NULL: then this loop iteration's scan
+ * of /proc is used (stopping a thousand workers scans /proc once).
+ */
+static size_t
+instance_tree(struct instance *in, const struct proc_table *table,
+    const pid_t *known, size_t nknown, pid_t **pids)
+{
+	ssize_t n;
+
+	if (in->cgroup != NULL) {
+		n = cgroup_pids(in->cgroup, pids);
+		if (n >= 0)
+			return (size_t)n;
+		free(*pids);
+	}
+	if (table == NULL)
+		table = supervisor_proc_table(in->sv);
+	return proc_tree(table, in->sv->self, in->pgid, in->token, known,
+	    nknown, pids);
+}
+
+void
+instance_signal(struct instance *in, int sig, bool group)
+{
+	pid_t *pids;
+	size_t n;
+
+	if (in->pid > 0)
+		kill(group ? -in->pid : in->pid, sig);
+	if (!group)
+		return;
+	if (sig == SIGKILL && in->cgroup != NULL)
+		cgroup_kill(&in->sv->cg, in->cgroup);
+	n = instance_tree(in, NULL, NULL, 0, &pids);
+	proc_kill_all(pids, n, sig);
+	free(pids);
+}
+
+bool
+instance_tree_empty(struct instance *in)
+{
+	pid_t *pids;
+	size_t n = instance_tree(in, NULL, NULL, 0, &pids);
+
+	free(pids);
+	return n == 0;
+}
+
+void
+instance_leftovers(struct instance *in)
+{
+	const struct program_config *cfg = in->spec->cfg;
+	pid_t *pids;
+	size_t n = instance_tree(in, NULL, NULL, 0, &pids);
+
+	if (n > 0)
+		supervisor_add_strays(in->sv, pids, n, cfg->stopsignal,
+		    cfg->stopwaitsecs);
+	free(pids);
+}
+
+void
+instance_drain(struct instance *in, int sig, double timeout)
+{
+	char sb[16];
+
+	in->role = ROLE_DRAINING;
+	in->drain_signal = sig;
+	if (in->pid > 0 && sig == SIGKILL)
+		log_info("program", "%s: killing pid %d", in->spec->fullname,
+		    (int)in->pid);
+	else if (in->pid > 0)
+		log_info("program", "%s: draining pid %d with SIG%s (SIGKILL in "
+		    "%.1f s)", in->spec->fullname, (int)in->pid,
+		    signal_name(sig, sb), timeout);
+	instance_signal(in, sig, true);
+	in->deadline = ev_now(in->sv->loop) + timeout;
+	instance_arm(in, timeout);
+}
+
+bool
+instance_drained(struct instance *in)
+{
+	ev_tstamp now = ev_now(in->sv->loop);
+	double left;
+
+	if (in->deadline > 0 && now >= in->deadline) {
+		if (!instance_tree_empty(in)) {
+			if (in->pid > 0 && in->drain_signal != SIGKILL)
+				log_warnx("program", "%s: pid %d did not exit in "
+				    "time: SIGKILL to its tree", in->spec->fullname,
+				    (int)in->pid);
+			instance_signal(in, SIGKILL, true);
+		}
+		in->deadline = 0;
+	}
+	if (in->pid == 0 && instance_tree_empty(in))
+		return true;
+	if (in->pid == 0 || in->deadline > 0) {
+		left = in->deadline > 0 ? in->deadline - now : 0;
+		if (in->pid == 0 && (left <= 0 || left > TREE_POLL_INTERVAL))
+			left = TREE_POLL_INTERVAL;
+		instance_arm(in, left);
+	}
+	return false;
+}
+
+static void
+child_cb(struct ev_loop *loop, ev_child *c, int revents)
+{
+	struct instance *in = container_of(c, struct instance, child);
+
+	(void)revents;
+	ev_child_stop(loop, c);
+	in->pid = 0;
+	in->exit_status = c->rstatus;
+	output_detach(&in->out);
+	output_detach(&in->err);
+	in->hook(in, INSTANCE_EXIT);
+}
+
+static void
+timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct instance *in = container_of(t, struct instance, timer);
+
+	(void)loop;
+	(void)revents;
+	in->hook(in, INSTANCE_TIMER);
+}
+
+static void
+threshold_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct instance *in = container_of(io, struct instance, threshold);
+	uint64_t count;
+
+	(void)revents;
+	if (read(io->fd, &count, sizeof(count)) < 0 && errno != EAGAIN) {
+		ev_io_stop(loop, io);
+		return;
+	}
+	log_debug("memory", "%s: pid %d crossed memory_limit (kernel event)",
+	    in->spec->fullname, (int)in->pid);
+	in->hook(in, INSTANCE_THRESHOLD);
+}
+
+void
+instance_destroy(struct instance *in)
+{
+	struct supervisor *sv = in->sv;
+
+	ev_child_stop(sv->loop, &in->child);
+	ev_timer_stop(sv->loop, &in->timer);
+	if (ev_is_active(&in->threshold) || in->threshold.fd >= 0) {
+		ev_io_stop(sv->loop, &in->threshold);
+		if (in->threshold.fd >= 0)
+			close(in->threshold.fd);
+	}
+	output_detach(&in->out);
+	output_detach(&in->err);
+	if (in->cgroup != NULL) {
+		supervisor_remove_cgroup(sv, in->cgroup);
+		free(in->cgroup);
+	}
+	free(in->status_text);
+	free(in);
+}
+
+void
+instance_ready(struct instance *in)
+{
+	in->hook(in, INSTANCE_READY);
+}
+
+void
+instance_stopping(struct instance *in)
+{
+	if (!in->stopping)
+		log_info("notify", "%s: pid %d sent STOPPING=1",
+		    in->spec->fullname, (int)in->pid);
+	in->stopping = true;
+}
+
+void
+instance_watchdog(struct instance *in)
+{
+	in->last_ping = ev_now(in->sv->loop);
+}
+
+void
+instance_set_status_text(struct instance *in, const char *text)
+{
+	free(in->status_text);
+	in->status_text = xstrdup(text);
+	if (strlen(in->status_text) > 200)
+		in->status_text[200] = '\0';
+	supervisor_changed(in->sv);
+}
+
+/* A variable set applied in order: a later KEY= replaces an earlier. */
+static void
+env_set(struct strv *v, char *owned)
+{
+	size_t klen = strcspn(owned, "=");
+
+	for (size_t i = 0; i < v->n; i++) {
+		if (strncmp(v->v[i], owned, klen) == 0 && v->v[i][klen] == '=') {
+			free(v->v[i]);
+			v->v[i] = owned;
+			return;
+		}
+	}
+	strv_push(v, owned);
+}
+
+/* Variables that describe leashd's own supervisor, not the worker's. */
+static bool
+env_is_private(const char *e)
+{
+	static const char *const names[] = {
+		"NOTIFY_SOCKET=", "LISTEN_PID=", "LISTEN_FDS=",
+		"LISTEN_FDNAMES=", "WATCHDOG_USEC=", "WATCHDOG_PID=",
+		"LEASH_", "SUPERVISOR_",
+	};
+
+	for (size_t i = 0; i < nitems(names); i++)
+		if (strncmp(e, names[i], strlen(names[i])) == 0)
+			return true;
+	return false;
+}
+
+static char **
+instance_env(struct instance *in, const struct passwd *pw)
+{
+	extern char **environ;
+	const struct program_config *cfg = in->spec->cfg;
+	const struct process_config *pc = in->spec->pc;
+	struct strv v = { 0 };
+
+	for (char **e = environ; *e != NULL; e++)
+		if (!env_is_private(*e))
+			strv_push(&v, xstrdup(*e));
+	if (pw != NULL) {
+		env_set(&v, xasprintf("HOME=%s", pw->pw_dir));
+		env_set(&v, xasprintf("USER=%s", pw->pw_name));
+		env_set(&v, xasprintf("LOGNAME=%s", pw->pw_name));
+		env_set(&v, xasprintf("SHELL=%s", pw->pw_shell));
+	}
+	strv_push(&v, xstrdup("SUPERVISOR_ENABLED=1"));
+	strv_push(&v, xasprintf("SUPERVISOR_PROCESS_NAME=%s", pc->name));
+	strv_push(&v, xasprintf("SUPERVISOR_GROUP_NAME=%s", cfg->name));
+	strv_push(&v, xasprintf("LEASH_PROGRAM_NAME=%s", cfg->name));
+	strv_push(&v, xasprintf("LEASH_PROCESS_NAME=%s", pc->name));
+	strv_push(&v, xasprintf("LEASH_PROCESS_NUM=%ld", pc->num));
+	strv_push(&v, xasprintf("LEASH_WORKER_TOKEN=%s", in->token));
+	if (in->sv->notify_socket[0] != '\0')
+		strv_push(&v, xasprintf("NOTIFY_SOCKET=%s",
+		    in->sv->notify_socket));
+	if (cfg->watchdog_sec > 0) {
+		strv_push(&v, xasprintf("WATCHDOG_USEC=%llu",
+		    (unsigned long long)(cfg->watchdog_sec * 1e6)));
+		strv_push(&v, xstrdup("WATCHDOG_PID=0"));	/* set in the child */
+	}
+	if (cfg->socket_names != NULL && cfg->socket_names[0] != NULL) {
+		struct buf names = { 0 };
+		size_t n = 0;
+		for (char **s = cfg->socket_names; *s != NULL; s++, n++)
+			buf_printf(&names, "%s%s", n ? ":" : "", *s);
+		strv_push(&v, xasprintf("LISTEN_FDS=%zu", n));
+		strv_push(&v, xstrdup("LISTEN_PID=0"));		/* set in the child */
+		strv_push(&v, xasprintf("LISTEN_FDNAMES=%s", names.p));
+		buf_reset(&names);
+	}
+	for (char **e = pc->env; e != NULL && *e != NULL; e++)
+		env_set(&v, xstrdup(*e));
+	return v.v;
+}
+
+/* Puts a fresh instance in its own cgroup, with the kernel's help for
+ * memory_limit (threshold event) and memory_max (hard limit). */
+static void
+instance_cgroup(struct instance *in)
+{
+	struct supervisor *sv = in->sv;
+	const struct program_config *cfg = in->spec->cfg;
+	char name[64];
+	uint64_t hard;
+
+	if (!sv->cg_usable)
+		return;
+	snprintf(name, sizeof(name), CGROUP_WORKER_PREFIX "%s", in->token);
+	if ((in->cgroup = cgroup_create(&sv->cg, name)) == NULL) {
+		log_warn("cgroup", "%s: cannot create cgroup %s in %s",
+		    in->spec->fullname, name, sv->cg.base);
+		return;
+	}
+	if (cfg->memory_max > 0) {
+		/* A backstop only: leash acts first, at memory_max. */
+		hard = cfg->memory_max + (cfg->memory_max / 8 > HARD_LIMIT_MARGIN ?
+		    cfg->memory_max / 8 : HARD_LIMIT_MARGIN);
+		if (cgroup_set_limit(&sv->cg, in->cgroup, hard) != 0)
+			log_warn("cgroup", "%s: cannot set the hard limit",
+			    in->spec->fullname);
+	}
+}
+
+/*
+ * Asks the kernel (cgroup v1) to say when the instance crosses
+ * memory_limit, from its spawn on: a leak that grows with traffic can
+ * cross the limit between two samples, and the event makes leashd look at
+ * once.  Registering costs the kernel an RCU grace period (15-20 ms), so
+ * a short-lived child of leashd registers it; the loop never waits.
+ */
+static void
+instance_arm_threshold(struct instance *in)
+{
+	struct supervisor *sv = in->sv;
+	uint64_t limit = in->spec->cfg->memory_limit;
+	pid_t helper;
+	int efd;
+
+	if (in->cgroup == NULL || limit == 0 || sv->cg.version != CGROUP_V1)
+		return;
+	if ((efd = cgroup_threshold_eventfd(&sv->cg, in->cgroup, limit,
+	    &helper)) < 0)
+		return;
+	ev_io_set(&in->threshold, efd, EV_READ);
+	ev_io_start(sv->loop, &in->threshold);
+}
+
+
+/* A journal stream named after the program, or -1 (then its log file). */
+static int
+instance_journal(struct instance *in, int priority)
+{
+	struct instance_spec *spec = in->spec;
+	int fd = sd_journal_stream_fd(spec->cfg->name, priority, 0);
+	unsigned bit = priority == LOG_INFO ? 1 : 2;
+
+	if (fd < 0) {
+		if (!(spec->journal_warned & bit))
+			log_warnx("program", "%s: no journal to write to (%s); "
+			    "output goes to %s", spec->fullname, strerror(-fd),
+			    priority == LOG_INFO ? spec->outlog->path :
+			    spec->errlog->path);
+		spec->journal_warned |= bit;
+		return -1;
+	}
+	return fd;
+}
+
+struct instance *
+instance_spawn(struct supervisor *sv, struct instance_spec *spec,
+    enum instance_role role, void (*hook)(struct instance *,
+    enum instance_event), void *owner, char *err, size_t errlen)
+{
+	const struct program_config *cfg = spec->cfg;
+	const struct process_config *pc = spec->pc;
+	struct spawn_request r = { .umask = cfg->umask, .stdout_fd = -1,
+	    .stderr_fd = -1 };
+	struct instance *in = xcalloc(1, sizeof(*in));
+	struct passwd *pw = NULL;
+	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, fds[64];
+	int jout = -1, jerr = -1;
+	char **envp, *procs = NULL;
+	size_t nfds = 0;
+	pid_t pid;
+
+	in->sv = sv;
+	in->spec = spec;
+	in->hook = hook;
+	in->owner = owner;
+	in->role = role;
+	in->out.fd = in->err.fd = -1;
+	snprintf(in->token, sizeof(in->token), "%d-%lu", (int)sv->self,
+	    ++sv->spawns);
+	ev_child_init(&in->child, child_cb, 0, 0);
+	ev_timer_init(&in->timer, timer_cb, 0., 0.);
+	ev_io_init(&in->threshold, threshold_cb, -1, EV_READ);
+
+	if (cfg->user != NULL) {
+		if ((pw = getpwnam(cfg->user)) == NULL) {
+			snprintf(err, errlen, "no such user %s", cfg->user);
+			goto fail;
+		}
+		if (geteuid() != 0 && pw->pw_uid != geteuid()) {
+			snprintf(err, errlen, "cannot run as user %s: "
+			    "leashd is not running as root", cfg->user);
+			goto fail;
+		}
+		r.user = pw->pw_name;
+		r.uid = pw->pw_uid;
+		r.gid = pw->pw_gid;
+	}
+	instance_cgroup(in);
+	if (in->cgroup != NULL)
+		r.cgroup_procs = procs = cgroup_procs_file(in->cgroup);
+	instance_arm_threshold(in);
+	for (char **n = cfg->socket_names; n != NULL && *n != NULL &&
+	    nfds < nitems(fds); n++) {
+		if ((fds[nfds] = listeners_fd(&sv->listeners, *n)) < 0) {
+			snprintf(err, errlen, "socket %s is not bound", *n);
+			goto fail;
+		}
+		nfds++;
+	}
+	r.fds = fds;
+	r.nfds = nfds;
+	r.pid_vars = nfds > 0 || cfg->watchdog_sec > 0;
+	if (pc->out.journal)
+		jout = instance_journal(in, LOG_INFO);
+	if (pc->err.journal && !cfg->redirect_stderr)
+		jerr = instance_journal(in, LOG_ERR);
+	if (jout < 0 && spec->outlog->path != NULL &&
+	    pipe2(outp, O_CLOEXEC) != 0)
+		log_warn("program", "%s: stdout pipe", spec->fullname);
+	if (jerr < 0 && !cfg->redirect_stderr && spec->errlog->path != NULL &&
+	    pipe2(errp, O_CLOEXEC) != 0)
+		log_warn("program", "%s: stderr pipe", spec->fullname);
+	r.stdout_fd = jout >= 0 ? jout : outp[1];
+	r.stderr_fd = cfg->redirect_stderr ? r.stdout_fd :
+	    jerr >= 0 ? jerr : errp[1];
+	r.argv = pc->argv;
+	r.directory = pc->directory;
+	r.envp = envp = instance_env(in, pw);
+
+	pid = spawn(&r, err, errlen);
+	/* A spawn waits for the child's exec; the loop's cached time would
+	 * otherwise lag through a pass that starts a thousand of them. */
+	ev_now_update(sv->loop);
+	strv_free_array(envp);
+	free(procs);
+	if (outp[1] >= 0)
+		close(outp[1]);
+	if (errp[1] >= 0)
+		close(errp[1]);
+	if (jout >= 0)
+		close(jout);
+	if (jerr >= 0)
+		close(jerr);
+	if (pid < 0) {
+		if (outp[0] >= 0)
+			close(outp[0]);
+		if (errp[0] >= 0)
+			close(errp[0]);
+		goto fail;
+	}
+	in->pid = in->pgid = pid;
+	in->start_time = in->last_ping = ev_now(sv->loop);
+	if (outp[0] >= 0)
+		output_attach(&in->out, spec->outlog, outp[0]);
+	if (errp[0] >= 0)
+		output_attach(&in->err, spec->errlog, errp[0]);
+	ev_child_set(&in->child, pid, 0);
+	ev_child_start(sv->loop, &in->child);
+	log_info("program", "%s spawned with pid %d%s", spec->fullname,
+	    (int)pid, role == ROLE_CANDIDATE ? " (replacement)" : "");
+	return in;
+fail:
+	log_warnx("program", "%s: spawn error: %s", spec->fullname, err);
+	instance_destroy(in);
+	return NULL;
+}
+
+int
+instance_sample(struct instance *in, const struct proc_table *table,
+    const pid_t *known, size_t nknown)
+{
+	struct supervisor *sv = in->sv;
+	enum memory_source source = in->spec->source;
+	uint64_t bytes = 0, usage;
+	pid_t *pids;
+	size_t n;
+
+	if (in->pid <= 0)
+		return -1;
+	if (source == MEMORY_CGROUP && in->cgroup != NULL) {
+		if (cgroup_memory(&sv->cg, in->cgroup, &bytes, &usage) != 0)
+			return -1;
+	} else {
+		n = instance_tree(in, table, known, nknown, &pids);
+		if (memory_read_procs(source == MEMORY_CGROUP ? MEMORY_RSS :
+		    source, pids, n, &bytes) != 0) {
+			free(pids);
+			return -1;
+		}
+		free(pids);
+	}
+	memory_record(&in->mem, ev_now(sv->loop), bytes);
+	return 0;
+}

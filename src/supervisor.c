@@ -1,0 +1,214 @@
+/*
+ * The daemon's services to the core: strays, cgroups, the /proc cache.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "supervisor.h"
+
+static void
+stray_schedule(struct supervisor *sv)
+{
+	ev_tstamp next = 0;
+
+	ev_timer_stop(sv->loop, &sv->stray_timer);
+	for (size_t i = 0; i < sv->nstrays; i++)
+		if (next == 0 || sv->strays[i].kill_at < next)
+			next = sv->strays[i].kill_at;
+	if (next > 0)
+		supervisor_timer(sv, &sv->stray_timer, next - ev_now(sv->loop));
+}
+
+static void
+stray_remove(struct supervisor *sv, size_t i)
+{
+	sv->strays[i] = sv->strays[--sv->nstrays];
+	sv->changed = true;
+}
+
+void
+supervisor_add_strays(struct supervisor *sv, const pid_t *pids, size_t n,
+    int sig, double wait)
+{
+	for (size_t i = 0; i < n; i++) {
+		bool known = false;
+		for (size_t j = 0; j < sv->nstrays; j++)
+			known |= sv->strays[j].pid == pids[i];
+		if (known)
+			continue;
+		log_info("leashd", "pid %d was left behind by its worker: "
+		    "signalling it", (int)pids[i]);
+		kill(pids[i], sig);
+		sv->strays = xrealloc(sv->strays,
+		    (sv->nstrays + 1) * sizeof(*sv->strays));
+		sv->strays[sv->nstrays].pid = pids[i];
+		sv->strays[sv->nstrays].kill_at = ev_now(sv->loop) + wait;
+		sv->nstrays++;
+	}
+	stray_schedule(sv);
+}
+
+static void
+stray_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct supervisor *sv = container_of(t, struct supervisor, stray_timer);
+
+	(void)revents;
+	for (size_t i = 0; i < sv->nstrays;) {
+		if (sv->strays[i].kill_at <= ev_now(loop)) {
+			log_warnx("leashd", "pid %d left behind by a worker is "
+			    "still alive: SIGKILL", (int)sv->strays[i].pid);
+			kill(sv->strays[i].pid, SIGKILL);
+			stray_remove(sv, i);
+		} else
+			i++;
+	}
+	stray_schedule(sv);
+}
+
+void
+supervisor_reaped(struct supervisor *sv, pid_t pid)
+{
+	for (size_t i = 0; i < sv->nstrays; i++) {
+		if (sv->strays[i].pid == pid) {
+			stray_remove(sv, i);
+			stray_schedule(sv);
+			return;
+		}
+	}
+}
+
+static void
+cg_retry(struct supervisor *sv)
+{
+	for (size_t i = 0; i < sv->cg_pending.n;) {
+		if (cgroup_remove(sv->cg_pending.v[i]) == 0 || errno == ENOENT) {
+			free(sv->cg_pending.v[i]);
+			sv->cg_pending.v[i] = sv->cg_pending.v[--sv->cg_pending.n];
+			sv->cg_pending.v[sv->cg_pending.n] = NULL;
+		} else
+			i++;
+	}
+	if (sv->cg_pending.n == 0)
+		ev_timer_stop(sv->loop, &sv->cg_timer);
+}
+
+static void
+cg_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop;
+	(void)revents;
+	cg_retry(container_of(t, struct supervisor, cg_timer));
+}
+
+void
+supervisor_remove_cgroup(struct supervisor *sv, const char *dir)
+{
+	if (cgroup_remove(dir) == 0 || errno == ENOENT)
+		return;
+	/* The kernel lets go of a cgroup a moment after its last exit. */
+	strv_push(&sv->cg_pending, xstrdup(dir));
+	if (!ev_is_active(&sv->cg_timer))
+		ev_timer_again(sv->loop, &sv->cg_timer);
+}
+
+/*
+ * One scan of /proc per loop iteration, whatever number of workers needs
+ * it; the next iteration (after a signal has had its effect) scans anew.
+ */
+const struct proc_table *
+supervisor_proc_table(struct supervisor *sv)
+{
+	if (sv->procs.p == NULL || sv->procs_at != ev_now(sv->loop) ||
+	    sv->procs_iteration != ev_iteration(sv->loop)) {
+		proc_scan(&sv->procs);
+		sv->procs_at = ev_now(sv->loop);
+		sv->procs_iteration = ev_iteration(sv->loop);
+	}
+	return &sv->procs;
+}
+
+/*
+ * Worker cgroups of a leashd that died without cleaning up (SIGKILL):
+ * the empty ones are removed; one with processes in it is reported, since
+ * those processes are orphans of that leashd, not ours to judge.
+ */
+static void
+cgroups_leftover(struct supervisor *sv)
+{
+	struct dirent *de;
+	DIR *dir;
+	char *path;
+	int pid;
+
+	if ((dir = opendir(sv->cg.base)) == NULL)
+		return;
+	while ((de = readdir(dir)) != NULL) {
+		if (sscanf(de->d_name, CGROUP_WORKER_PREFIX "%d-", &pid) != 1 ||
+		    pid == sv->self || kill(pid, 0) == 0 || errno != ESRCH)
+			continue;
+		path = xasprintf("%s/%s", sv->cg.base, de->d_name);
+		if (cgroup_remove(path) == 0)
+			log_info("cgroup", "removed %s, left by leashd pid %d",
+			    path, pid);
+		else
+			log_warnx("cgroup", "%s, left by leashd pid %d, still has "
+			    "processes", path, pid);
+		free(path);
+	}
+	closedir(dir);
+}
+
+void
+supervisor_cgroups(struct supervisor *sv, bool use)
+{
+	if (!use) {
+		snprintf(sv->cg_why, sizeof(sv->cg_why), "use_cgroups = false");
+	} else if (cgroup_detect("/proc/self/cgroup", "/proc/self/mountinfo",
+	    &sv->cg, sv->cg_why, sizeof(sv->cg_why)) == 0 &&
+	    cgroup_prepare(&sv->cg, sv->cg_why, sizeof(sv->cg_why)) == 0) {
+		sv->cg_usable = true;
+		log_info("cgroup", "one cgroup per worker, in %s (cgroup v%d)",
+		    sv->cg.base, sv->cg.version == CGROUP_V2 ? 2 : 1);
+		cgroups_leftover(sv);
+		return;
+	}
+	log_info("cgroup", "not using cgroups: %s; worker trees are tracked "
+	    "through /proc", sv->cg_why);
+}
+
+void
+supervisor_init(struct supervisor *sv, struct ev_loop *loop)
+{
+	sv->loop = loop;
+	sv->self = getpid();
+	ev_timer_init(&sv->stray_timer, stray_timer_cb, 0., 0.);
+	ev_init(&sv->cg_timer, cg_timer_cb);
+	sv->cg_timer.repeat = 1.0;
+}
+
+void
+supervisor_free(struct supervisor *sv)
+{
+	ev_timer_stop(sv->loop, &sv->stray_timer);
+	free(sv->strays);
+	for (int i = 0; i < 50 && sv->cg_pending.n > 0; i++) {
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
+		cg_retry(sv);
+		if (sv->cg_pending.n > 0)
+			nanosleep(&ts, NULL);
+	}
+	for (size_t i = 0; i < sv->cg_pending.n; i++)
+		log_warnx("cgroup", "could not remove %s", sv->cg_pending.v[i]);
+	strv_free(&sv->cg_pending);
+	ev_timer_stop(sv->loop, &sv->cg_timer);
+	proc_table_free(&sv->procs);
+	cgroup_root_free(&sv->cg);
+}
