@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "program.h"
+#include "sockets.h"
 #include "supervisor.h"
 #include "util.h"
 
@@ -258,6 +259,41 @@ worker_sample_all(struct worker *w, const struct proc_table *tp,
 		instance_sample(w->main, tp, known, nknown);
 }
 
+/*
+ * Workers that bind SO_REUSEPORT themselves each have an accept queue of
+ * their own, and the kernel resets what is queued on a draining worker's
+ * listener unless net.ipv4.tcp_migrate_req = 1 (Linux 5.14+).  Said once
+ * per program, when its workers are first all RUNNING; a few of them
+ * are enough to tell.
+ */
+static void
+program_check_reuseport(struct program *p)
+{
+	pid_t pids[8];
+	size_t n = 0;
+	char addr[64];
+	int migrate;
+
+	if (p->reuseport_checked || p->cfg->memory_limit == 0 ||
+	    p->nworkers < 2)
+		return;
+	for (size_t i = 0; i < p->nworkers; i++)
+		if (p->workers[i].state != WORKER_RUNNING)
+			return;
+	p->reuseport_checked = true;
+	if ((migrate = sockets_migrate_req()) == 1)
+		return;
+	for (size_t i = 0; i < p->nworkers && n < nitems(pids); i++)
+		pids[n++] = worker_pid(&p->workers[i]);
+	if (sockets_reuseport(pids, n, addr, sizeof(addr)))
+		log_warnx("program", "%s: its workers bind SO_REUSEPORT "
+		    "themselves (each has its own listener on %s) and "
+		    "net.ipv4.tcp_migrate_req is %s: connections queued on a "
+		    "draining worker's listener are reset.  Set it to 1, or "
+		    "give the program a [socket:] section", p->cfg->name, addr,
+		    migrate == 0 ? "0" : "missing (Linux 5.14+ has it)");
+}
+
 void
 program_sample(struct program *p)
 {
@@ -279,6 +315,7 @@ program_sample(struct program *p)
 	for (size_t i = 0; i < p->nworkers; i++)
 		worker_judge(p, &p->workers[i]);
 	program_advance(p);
+	program_check_reuseport(p);
 }
 
 static void

@@ -31,6 +31,7 @@ struct program {
 	ev_timer sample_timer;
 	double ready_estimate;		/* measured seconds from spawn to ready */
 	double rate_prior;		/* recent leak pace, bytes/s (replace_prior) */
+	bool reuseport_checked;		/* program_check_reuseport looked */
 };
 
 /* Every program, in priority order. */

@@ -1,3 +1,5 @@
+#include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -280,4 +282,128 @@ listeners_close(struct listeners *l)
 	free(l->v);
 	l->v = NULL;
 	l->n = 0;
+}
+
+/* "0100007F:1F90" (the kernel's hex, in host order per 32-bit word)
+ * as "127.0.0.1:8080"; IPv6 as "[::1]:8080".  Left as it is when odd. */
+static void
+proc_tcp_address(char *addr, size_t len)
+{
+	unsigned char raw[16];
+	char host[INET6_ADDRSTRLEN], *colon = strchr(addr, ':');
+	size_t hex = colon != NULL ? (size_t)(colon - addr) : 0;
+	unsigned port;
+
+	if ((hex != 8 && hex != 32) || sscanf(colon + 1, "%x", &port) != 1)
+		return;
+	for (size_t w = 0; w < hex / 8; w++) {
+		unsigned word;
+		char part[9];
+		memcpy(part, addr + 8 * w, 8);
+		part[8] = '\0';
+		if (sscanf(part, "%x", &word) != 1)
+			return;
+		memcpy(raw + 4 * w, &word, 4);
+	}
+	if (inet_ntop(hex == 8 ? AF_INET : AF_INET6, raw, host,
+	    sizeof(host)) == NULL)
+		return;
+	snprintf(addr, len, hex == 8 ? "%s:%u" : "[%s]:%u", host, port);
+}
+
+size_t
+sockets_parse_proc_tcp(const char *text, struct tcp_listen **out)
+{
+	struct tcp_listen t, *v = NULL;
+	const char *line = text, *nl;
+	unsigned st;
+	size_t n = 0;
+
+	for (; line != NULL && *line != '\0'; line = nl ? nl + 1 : NULL) {
+		nl = strchr(line, '\n');
+		if (sscanf(line, "%*s %63s %*s %x %*s %*s %*s %*u %*u %lu", t.addr,
+		    &st, &t.inode) != 3 || st != 0x0A || t.inode == 0)
+			continue;	/* the header, or not TCP_LISTEN */
+		proc_tcp_address(t.addr, sizeof(t.addr));
+		v = xrealloc(v, (n + 1) * sizeof(*v));
+		v[n++] = t;
+	}
+	*out = v;
+	return n;
+}
+
+/* Whether /proc/PID/fd holds socket inode. */
+static bool
+pid_has_socket(pid_t pid, unsigned long inode)
+{
+	char path[320], link[64], want[48];
+	struct dirent *de;
+	bool found = false;
+	ssize_t len;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	snprintf(want, sizeof(want), "socket:[%lu]", inode);
+	if ((dir = opendir(path)) == NULL)
+		return false;
+	while (!found && (de = readdir(dir)) != NULL) {
+		snprintf(path, sizeof(path), "/proc/%d/fd/%s", (int)pid,
+		    de->d_name);
+		len = readlink(path, link, sizeof(link) - 1);
+		if (len > 0) {
+			link[len] = '\0';
+			found = strcmp(link, want) == 0;
+		}
+	}
+	closedir(dir);
+	return found;
+}
+
+int
+sockets_reuseport(const pid_t *pids, size_t n, char *addr, size_t len)
+{
+	static const char *const files[] = { "/proc/net/tcp", "/proc/net/tcp6" };
+	struct tcp_listen *v = NULL, *all = NULL;
+	size_t nv, nall = 0;
+	pid_t *owner;
+	int found = 0;
+
+	for (size_t f = 0; f < nitems(files); f++) {
+		char *text = read_file_text(files[f]);
+		if (text == NULL)
+			continue;
+		nv = sockets_parse_proc_tcp(text, &v);
+		all = xrealloc(all, (nall + nv + 1) * sizeof(*all));
+		memcpy(all + nall, v, nv * sizeof(*v));
+		nall += nv;
+		free(v);
+		free(text);
+	}
+	owner = xcalloc(nall + 1, sizeof(*owner));
+	for (size_t i = 0; i < nall; i++)
+		for (size_t k = 0; k < n && owner[i] == 0; k++)
+			if (pid_has_socket(pids[k], all[i].inode))
+				owner[i] = pids[k];
+	for (size_t i = 0; i < nall && !found; i++)
+		for (size_t j = i + 1; j < nall && !found; j++)
+			if (owner[i] != 0 && owner[j] != 0 &&
+			    owner[i] != owner[j] && all[i].inode != all[j].inode &&
+			    strcmp(all[i].addr, all[j].addr) == 0) {
+				snprintf(addr, len, "%s", all[i].addr);
+				found = 1;
+			}
+	free(owner);
+	free(all);
+	return found;
+}
+
+int
+sockets_migrate_req(void)
+{
+	char buf[16];
+
+	if (read_small_file("/proc/sys/net/ipv4/tcp_migrate_req", buf,
+	    sizeof(buf)) <= 0)
+		return -1;
+	return buf[0] == '1';
 }

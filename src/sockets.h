@@ -7,6 +7,7 @@
 #define LEASH_SOCKETS_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 struct socket_config;
 
@@ -39,6 +40,22 @@ void socket_unbind(const struct socket_config *, int fd);
 int listeners_apply(struct listeners *have, struct socket_config **want,
     size_t nwant, char *err, size_t errlen);
 int listeners_fd(const struct listeners *, const char *name);
+
+/* A listening TCP socket from /proc/net/tcp or tcp6. */
+struct tcp_listen {
+	char addr[64];		/* local address as the kernel prints it */
+	unsigned long inode;
+};
+/* The LISTEN sockets of /proc/net/tcp{,6} text; returns how many. */
+size_t sockets_parse_proc_tcp(const char *text, struct tcp_listen **out);
+/*
+ * Whether workers bind SO_REUSEPORT themselves: two of pids hold
+ * different listening sockets on one address (a shared [socket:] is one
+ * socket).  Returns 1 with the address in addr, else 0.
+ */
+int sockets_reuseport(const pid_t *pids, size_t n, char *addr, size_t len);
+/* net.ipv4.tcp_migrate_req: 1 on, 0 off, -1 when the kernel has none. */
+int sockets_migrate_req(void);
 void listeners_close(struct listeners *);
 
 #endif

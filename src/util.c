@@ -207,3 +207,23 @@ read_small_file(const char *path, char *buf, size_t len)
 	buf[n >= 0 ? n : 0] = '\0';
 	return n;
 }
+
+char *
+read_file_text(const char *path)
+{
+	struct buf b = { 0 };
+	char chunk[4096];
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return NULL;
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		buf_append(&b, chunk, n);
+	close(fd);
+	if (n < 0) {
+		buf_reset(&b);
+		return NULL;
+	}
+	return buf_take(&b);
+}

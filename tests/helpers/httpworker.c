@@ -4,13 +4,15 @@
  * "HTTP/1.1 200 OK" with the body "ok PID" (Content-Length, Connection:
  * close) and closes the connection.
  *
- *   httpworker [--leak KIB] [--bind HOST:PORT [--portfile FILE]]
+ *   httpworker [--leak KIB] [--bind HOST:PORT [--portfile FILE] [--reuseport]]
  *   httpworker --get HOST:PORT [--count N] [--rate PER_SECOND]
  *
  *   --leak KIB       allocate and touch KIB KiB per request, never freed
  *   --bind H:P       listen on H:P itself instead of fd 3 (port 0: any free
  *                    port); --portfile FILE gets the port (atomically), so
- *                    a test can hold a port that is in use
+ *                    a test can hold a port that is in use; --reuseport
+ *                    sets SO_REUSEPORT first, so that several workers bind
+ *                    one port each with a listener of its own
  *   --get H:P        be the client instead: N requests (default 1) one after
  *                    another, each on a new connection, at most --rate per
  *                    second; prints "BODY CODE" per answered request (like
@@ -97,6 +99,8 @@ resolve(const char *spec, int passive)
 	return res;
 }
 
+static int reuseport;
+
 static int
 listen_on(const char *spec, const char *portfile)
 {
@@ -109,6 +113,8 @@ listen_on(const char *spec, const char *portfile)
 
 	if ((fd = socket(a->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one,
+	    sizeof(one)) != 0) ||
 	    bind(fd, a->ai_addr, a->ai_addrlen) != 0 || listen(fd, 128) != 0) {
 		fprintf(stderr, "httpworker: %s: %s\n", spec, strerror(errno));
 		exit(1);
@@ -350,6 +356,7 @@ main(int argc, char **argv)
 		{ "get", required_argument, NULL, 'g' },
 		{ "count", required_argument, NULL, 'n' },
 		{ "rate", required_argument, NULL, 'r' },
+		{ "reuseport", no_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *bindspec = NULL, *portfile = NULL, *get = NULL;
@@ -365,12 +372,13 @@ main(int argc, char **argv)
 		case 'g': get = optarg; break;
 		case 'n': count = atol(optarg); break;
 		case 'r': rate = atof(optarg); break;
+		case 'R': reuseport = 1; break;
 		default: return 2;
 		}
 	}
 	if (optind != argc) {
 		fprintf(stderr, "usage: httpworker [--leak KIB] [--bind HOST:PORT "
-		    "[--portfile FILE]] | --get HOST:PORT [--count N] "
+		    "[--portfile FILE] [--reuseport]] | --get HOST:PORT [--count N] "
 		    "[--rate PER_SECOND]\n");
 		return 2;
 	}

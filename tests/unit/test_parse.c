@@ -11,6 +11,7 @@
 
 #include "tap.h"
 #include "parse.h"
+#include "sockets.h"
 #include "util.h"
 
 #define KiB UINT64_C(1024)
@@ -739,9 +740,53 @@ test_expand(void)
 	expand_bad("%(nosuch)s", "nosuch");
 }
 
+/* /proc/net/tcp{,6}: the listening sockets, addresses made readable. */
+static void
+test_proc_tcp(void)
+{
+	static const char tcp[] =
+	    "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when "
+	    "retrnsmt   uid  timeout inode\n"
+	    "   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 "
+	    "00000000     0        0 4242 1 0000000000000000 100 0 0 10 0\n"
+	    "   1: 0100007F:1F90 0100007F:D431 01 00000000:00000000 00:00000000 "
+	    "00000000     0        0 4343 1 0000000000000000 20 4 30 10 -1\n"
+	    "   2: 00000000:0016 00000000:0000 0A 00000000:00000000 00:00000000 "
+	    "00000000     0        0 17 1 0000000000000000 100 0 0 10 0\n"
+	    "garbage\n";
+	static const char tcp6[] =
+	    "  sl  local_address                         remote_address"
+	    "                        st tx_queue rx_queue tr tm->when retrnsmt"
+	    "   uid  timeout inode\n"
+	    "   0: 00000000000000000000000001000000:1F90 "
+	    "00000000000000000000000000000000:0000 0A 00000000:00000000 "
+	    "00:00000000 00000000     0        0 99 1 0000000000000000 100 0 0 "
+	    "10 0\n";
+	struct tcp_listen *v;
+	size_t n;
+
+	n = sockets_parse_proc_tcp(tcp, &v);
+	ok(n == 2 && v[0].inode == 4242 && v[1].inode == 17,
+	    "proc tcp: the two LISTEN sockets (not the established one)");
+	if (n == 2) {
+		is_str(v[0].addr, "127.0.0.1:8080", "proc tcp: IPv4 address");
+		is_str(v[1].addr, "0.0.0.0:22", "proc tcp: any address");
+	}
+	free(v);
+	n = sockets_parse_proc_tcp(tcp6, &v);
+	ok(n == 1, "proc tcp6: one LISTEN socket");
+	if (n == 1)
+		is_str(v[0].addr, "[::1]:8080", "proc tcp6: IPv6 address");
+	free(v);
+	n = sockets_parse_proc_tcp("", &v);
+	ok(n == 0, "proc tcp: empty text");
+	free(v);
+}
+
 int
 main(void)
 {
+	test_proc_tcp();
 	test_size();
 	test_duration();
 	test_signal();
