@@ -38,7 +38,7 @@ join(const char *dir, const char *name)
 static int
 find_mount(const char *mountinfo, bool v2, char **mnt, char **mroot)
 {
-	char *text = read_file_text(mountinfo), *line, *save = NULL;
+	char *text = read_file_text(mountinfo, NULL), *line, *save = NULL;
 	char root[4096], point[4096], *sep, fstype[64], super[1024];
 	int found = -1;
 
@@ -78,7 +78,7 @@ int
 cgroup_detect(const char *proc_cgroup, const char *mountinfo,
     struct cgroup_root *root, char *why, size_t whylen)
 {
-	char *text = read_file_text(proc_cgroup), *line, *save = NULL;
+	char *text = read_file_text(proc_cgroup, NULL), *line, *save = NULL;
 	char *v1path = NULL, *v2path = NULL, *mnt = NULL, *mroot = NULL, *ctl;
 	const char *rel;
 	bool v2;
@@ -149,7 +149,7 @@ cgroup_detect(const char *proc_cgroup, const char *mountinfo,
 
 	if (root->version == CGROUP_V2) {
 		char *file = join(root->own, "cgroup.controllers");
-		ctl = read_file_text(file);
+		ctl = read_file_text(file, NULL);
 		free(file);
 		if (ctl == NULL || strstr(ctl, "memory") == NULL) {
 			snprintf(why, whylen, "the memory controller is not "
@@ -237,10 +237,11 @@ cgroup_procs_file(const char *dir)
 ssize_t
 cgroup_pids(const char *dir, pid_t **pids)
 {
-	char *file = cgroup_procs_file(dir), *text = read_file_text(file), *p, *end;
+	char *file = cgroup_procs_file(dir), *text, *p, *end;
 	size_t n = 0, cap = 0;
 	long v;
 
+	text = read_file_text(file, NULL);
 	free(file);
 	*pids = NULL;
 	if (text == NULL)
@@ -285,14 +286,14 @@ cgroup_memory(const struct cgroup_root *root, const char *dir,
 	uint64_t inactive = 0;
 
 	file = join(dir, v2 ? "memory.current" : "memory.usage_in_bytes");
-	text = read_file_text(file);
+	text = read_file_text(file, NULL);
 	free(file);
 	if (text == NULL)
 		return -1;
 	*usage = strtoull(text, NULL, 10);
 	free(text);
 	file = join(dir, "memory.stat");
-	text = read_file_text(file);
+	text = read_file_text(file, NULL);
 	free(file);
 	if (text != NULL) {
 		/* v1's total_ figure includes children; the leaf has none. */

@@ -75,29 +75,13 @@ proc_table_free(struct proc_table *t)
 bool
 proc_environ_has(pid_t pid, const char *key, const char *value)
 {
-	char path[64], *buf = NULL, *p, *want;
-	size_t len = 0, cap = 0, wlen;
-	ssize_t n;
+	char path[64], *buf, *p, *want;
+	size_t len, wlen;
 	bool found = false;
-	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	if ((buf = read_file_text(path, &len)) == NULL)
 		return false;
-	for (;;) {
-		if (cap - len < 4096) {
-			cap = cap ? cap * 2 : 8192;
-			buf = xrealloc(buf, cap + 1);
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n <= 0)
-			break;
-		len += n;
-	}
-	close(fd);
-	if (buf == NULL)
-		return false;
-	buf[len] = '\0';
 	want = xasprintf("%s=%s", key, value);
 	wlen = strlen(want);
 	for (p = buf; p < buf + len; p += strlen(p) + 1) {

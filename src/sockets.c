@@ -369,7 +369,7 @@ sockets_reuseport(const pid_t *pids, size_t n, char *addr, size_t len)
 	int found = 0;
 
 	for (size_t f = 0; f < nitems(files); f++) {
-		char *text = read_file_text(files[f]);
+		char *text = read_file_text(files[f], NULL);
 		if (text == NULL)
 			continue;
 		nv = sockets_parse_proc_tcp(text, &v);

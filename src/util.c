@@ -209,7 +209,7 @@ read_small_file(const char *path, char *buf, size_t len)
 }
 
 char *
-read_file_text(const char *path)
+read_file_text(const char *path, size_t *len)
 {
 	struct buf b = { 0 };
 	char chunk[4096];
@@ -225,5 +225,7 @@ read_file_text(const char *path)
 		buf_reset(&b);
 		return NULL;
 	}
+	if (len != NULL)
+		*len = b.n;
 	return buf_take(&b);
 }

@@ -22,8 +22,9 @@ char *xvasprintf(const char *, va_list) __attribute__((format(printf, 1, 0)));
 /* Reads up to len - 1 bytes of a small file (/proc, cgroupfs) and ends
  * them with NUL; returns what read(2) did. */
 ssize_t read_small_file(const char *path, char *buf, size_t len);
-/* Reads a whole file; a NUL-terminated string to free, or NULL. */
-char *read_file_text(const char *path);
+/* Reads a whole file; a NUL-terminated string to free, or NULL.  len,
+ * when not NULL, gets its length (the file may hold NULs of its own). */
+char *read_file_text(const char *path, size_t *len);
 
 /* A growable NULL-terminated vector of owned strings. */
 struct strv {
