@@ -21,6 +21,7 @@
 #include "notify.h"
 #include "proc.h"
 #include "program.h"
+#include "spawn.h"
 #include "supervisor.h"
 #include "systemd.h"
 #include "util.h"
@@ -490,6 +491,8 @@ leashd_main(int argc, char **argv)
 		log_warn("leashd", "cannot become a child subreaper; orphans of "
 		    "workers will not be reaped by leashd");
 	signal(SIGPIPE, SIG_IGN);
+	if (spawn_raise_nofile() != 0)
+		log_warn("leashd", "cannot raise the open files limit");
 	d.loop = ev_default_loop(EVFLAG_AUTO);
 	if (d.loop == NULL)
 		fatalx("leashd", "cannot initialise libev");

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -112,6 +113,25 @@ child_env(const struct spawn_request *r)
 	return env;
 }
 
+static struct rlimit nofile_started;
+static bool nofile_raised;
+
+int
+spawn_raise_nofile(void)
+{
+	struct rlimit raised;
+
+	if (getrlimit(RLIMIT_NOFILE, &nofile_started) != 0 ||
+	    nofile_started.rlim_cur >= nofile_started.rlim_max)
+		return 0;
+	raised = nofile_started;
+	raised.rlim_cur = raised.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &raised) != 0)
+		return -1;
+	nofile_raised = true;
+	return 0;
+}
+
 /* Runs in the child; never returns. */
 static void __attribute__((noreturn))
 child(const struct spawn_request *r, int errfd)
@@ -163,6 +183,8 @@ child(const struct spawn_request *r, int errfd)
 	}
 	if (r->nfds > 0)
 		child_pass_fds(r, &errfd);
+	if (nofile_raised)
+		setrlimit(RLIMIT_NOFILE, &nofile_started);
 	execvpe(r->argv[0], r->argv, r->pid_vars ? child_env(r) : r->envp);
 	child_fail(errfd, STAGE_EXEC);
 }

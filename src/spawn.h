@@ -28,6 +28,14 @@ struct spawn_request {
 };
 
 /*
+ * leashd holds a few fds per worker (output pipes, the kernel's memory
+ * event): raises its own soft RLIMIT_NOFILE to the hard limit, while
+ * every worker is started with the limit leashd was given (programs that
+ * use select(2) expect 1024).  Returns -1 when setrlimit fails.
+ */
+int spawn_raise_nofile(void);
+
+/*
  * Returns the child's pid once it has exec'd.  On failure returns -1 with
  * a message in err (the failed child, if any, has been reaped).
  */

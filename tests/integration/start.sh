@@ -1,8 +1,17 @@
 #!/bin/sh
 # numprocs = 3 workers all reach RUNNING with distinct live pids, and each
 # sees its own LEASH_PROCESS_NAME/SUPERVISOR_PROCESS_NAME and the values of
-# environment=, whatever leashd's own environment says.
+# environment=, whatever leashd's own environment says.  leashd raises its
+# own soft open-files limit to the hard one; its workers get the limit
+# leashd was started with.
 here=$(cd "$(dirname "$0")" && pwd) && . "$here/lib.sh"
+
+# A soft limit under the hard one, for leashd to raise.
+hard_nofile=$(ulimit -Hn)
+soft_nofile=
+if [ "$hard_nofile" = unlimited ] || [ "$hard_nofile" -gt 512 ]; then
+	ulimit -Sn 512 && soft_nofile=512
+fi
 
 cat >"$DIR/leash.ini" <<EOF
 [leashd]
@@ -42,6 +51,21 @@ check "each worker has a pid in the log" test -n "$p0" -a -n "$p1" -a -n "$p2"
 check "the 3 worker pids are alive" all_alive $p0 $p1 $p2
 check "the 3 worker pids are distinct" distinct $p0 $p1 $p2
 check "no worker pid is leashd's" distinct $LEASHD_PID $p0 $p1 $p2
+
+# nofile PID soft|hard: "Max open files" of /proc/PID/limits.
+nofile() {
+	awk -v f="$2" '/^Max open files/ { print f == "soft" ? $4 : $5 }' \
+	    "/proc/$1/limits"
+}
+if [ -n "$soft_nofile" ] && [ -r "/proc/$LEASHD_PID/limits" ]; then
+	check "leashd raised its soft open-files limit to the hard one ($(nofile "$LEASHD_PID" soft))" \
+	    test "$(nofile "$LEASHD_PID" soft)" = "$(nofile "$LEASHD_PID" hard)"
+	check "the workers have the limit leashd was started with (512)" \
+	    eval '[ "$(nofile "$p0" soft)" = 512 ] && [ "$(nofile "$p2" soft)" = 512 ]'
+else
+	skip "open-files limits: the hard limit is 512 or less, or no /proc"
+	skip "open-files limits: the hard limit is 512 or less, or no /proc"
+fi
 
 pidfiles_match() {
 	[ "$(read_pidfile "$DIR/sleeper_0.pid")" = "$p0" ] &&
