@@ -85,7 +85,13 @@ instance_signal(struct instance *in, int sig, bool group)
 	if (sig == SIGKILL && in->cgroup != NULL)
 		cgroup_kill(&in->sv->cg, in->cgroup);
 	n = instance_tree(in, NULL, NULL, 0, &pids);
-	proc_kill_all(pids, n, sig);
+	for (size_t i = 0; i < n; i++) {
+		struct proc_entry e;
+		if (in->pid > 0 && proc_read_stat(pids[i], &e) == 0 &&
+		    e.pgid == in->pgid)
+			continue;	/* the group's signal reached it */
+		kill(pids[i], sig);
+	}
 	free(pids);
 }
 

@@ -82,7 +82,8 @@ struct instance *instance_spawn(struct supervisor *, struct instance_spec *,
  * gone (or left to the strays) before this. */
 void instance_destroy(struct instance *);
 /* sig to its process group (or only its pid when !group) and to every
- * member of its tree that left the group; SIGKILL empties its cgroup. */
+ * member of its tree that left the group, once each (a second SIGTERM
+ * means "quit now" to many servers); SIGKILL empties its cgroup. */
 void instance_signal(struct instance *, int sig, bool group);
 bool instance_tree_empty(struct instance *);
 /* Leftovers of an instance that exited on its own become strays. */

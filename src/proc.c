@@ -162,14 +162,3 @@ proc_tree(const struct proc_table *t, pid_t self, pid_t root,
 	*out = v;
 	return n;
 }
-
-size_t
-proc_kill_all(const pid_t *v, size_t n, int sig)
-{
-	size_t done = 0;
-
-	for (size_t i = 0; i < n; i++)
-		if (kill(v[i], sig) == 0)
-			done++;
-	return done;
-}

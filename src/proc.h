@@ -36,7 +36,5 @@ bool proc_environ_has(pid_t, const char *key, const char *value);
 size_t proc_tree(const struct proc_table *, pid_t self, pid_t root,
     const char *token, const pid_t *known, size_t nknown, pid_t **out);
 int pid_compare(const void *, const void *);
-/* Sends sig to every pid of the list; returns how many got it. */
-size_t proc_kill_all(const pid_t *, size_t, int sig);
 
 #endif

@@ -374,7 +374,8 @@ sockets_reuseport(const pid_t *pids, size_t n, char *addr, size_t len)
 			continue;
 		nv = sockets_parse_proc_tcp(text, &v);
 		all = xrealloc(all, (nall + nv + 1) * sizeof(*all));
-		memcpy(all + nall, v, nv * sizeof(*v));
+		if (nv > 0)
+			memcpy(all + nall, v, nv * sizeof(*v));
 		nall += nv;
 		free(v);
 		free(text);
