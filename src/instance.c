@@ -427,6 +427,7 @@ instance_spawn(struct supervisor *sv, struct instance_spec *spec,
 	pid_t pid;
 
 	in->sv = sv;
+	in->spawn_time = ev_time();
 	in->spec = spec;
 	in->hook = hook;
 	in->owner = owner;

@@ -59,7 +59,8 @@ struct instance {
 	ev_child child;
 	ev_timer timer;		/* readiness, drain deadline, tree polls */
 	ev_io threshold;	/* cgroup v1 memory threshold event */
-	ev_tstamp start_time;
+	ev_tstamp spawn_time;	/* its spawn began (fork, exec: tens of ms) */
+	ev_tstamp start_time;	/* it runs: uptime and startsecs count here */
 	ev_tstamp ready_time;	/* 0 until it is ready */
 	ev_tstamp deadline;	/* draining: SIGKILL at */
 	int drain_signal;	/* draining: what it was sent */

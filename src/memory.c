@@ -153,6 +153,18 @@ memory_rate(const struct memory_history *h)
 }
 
 double
+memory_rate_recent(const struct memory_history *h, unsigned k, double *span)
+{
+	unsigned last = (h->head + MEMORY_HISTORY - 1) % MEMORY_HISTORY;
+
+	if (k > h->n)
+		k = h->n;
+	*span = k > 0 ? h->t[last] - h->t[(h->head + MEMORY_HISTORY - k) %
+	    MEMORY_HISTORY] : 0;
+	return rate_over(h, k);
+}
+
+double
 memory_rate_window(const struct memory_history *h, double seconds,
     double *span, unsigned *n)
 {

@@ -53,6 +53,9 @@ int memory_parse_smaps_rollup(const char *text, uint64_t *pss, uint64_t *uss);
 void memory_record(struct memory_history *, double now, uint64_t bytes);
 /* Least-squares growth rate over the ring, bytes per second. */
 double memory_rate(const struct memory_history *);
+/* Growth rate over the newest k samples, spanning *span seconds. */
+double memory_rate_recent(const struct memory_history *, unsigned k,
+    double *span);
 /* Growth rate over the samples of the last seconds (*n of them, spanning
  * *span seconds). */
 double memory_rate_window(const struct memory_history *, double seconds,

@@ -90,12 +90,13 @@ worker_judge(struct program *p, struct worker *w)
 		return;
 	if (r->state == REPLACE_BACKOFF && now >= r->not_before)
 		replace_set_state(r, w->fullname, REPLACE_IDLE);
+	replace_pace(&p->pace, &m->mem, cfg->memory_interval, now);
 	in = (struct judge_input){
 		.cfg = cfg, .mem = &m->mem, .over = m->over, .now = now,
 		.last_ping = m->last_ping, .lead = r->lead,
 		.ready = w->state == WORKER_RUNNING,
 		.replacing = r->state == REPLACE_STARTING,
-		.rate_prior = p->rate_prior,
+		.rate_prior = p->pace.rate,
 		.not_before = r->state == REPLACE_BACKOFF ? r->not_before : 0,
 	};
 	v = replace_judge(&in);
@@ -165,21 +166,18 @@ program_schedule(struct program *p)
 	const struct program_config *cfg = p->cfg;
 	double ready = replace_lead(cfg, p->ready_estimate > 0 ?
 	    p->ready_estimate : cfg->startsecs), *lead, *eta;
-	const struct memory_history **hs;
 	struct due *due;
 	size_t n = 0;
 
 	if (cfg->memory_limit == 0)
 		return;
 	due = xcalloc(p->nworkers, sizeof(*due));
-	hs = xcalloc(p->nworkers, sizeof(*hs));
 	for (size_t i = 0; i < p->nworkers; i++) {
 		struct worker *w = &p->workers[i];
 		double e;
 		w->rep.lead = ready;
 		if (w->main == NULL || w->main->pid <= 0)
 			continue;
-		hs[i] = &w->main->mem;
 		e = replace_eta(&w->main->mem, cfg->memory_limit,
 		    cfg->memory_interval);
 		if (e < 0)
@@ -200,9 +198,6 @@ program_schedule(struct program *p)
 		free(eta);
 		free(lead);
 	}
-	p->rate_prior = replace_prior(hs, p->nworkers, cfg->memory_interval,
-	    p->rate_prior);
-	free(hs);
 	free(due);
 }
 
@@ -243,6 +238,12 @@ program_advance(struct program *p)
 		else if (queued[pick]->rep.state == REPLACE_STARTING)
 			inflight++;
 	}
+	/* Those left waiting are watched at the confirmation pace: one that
+	 * gets 25% past its limit must not wait for the next tick to be seen
+	 * (replace_pick lets it start then). */
+	for (size_t i = 0; i < n; i++)
+		if (!ev_is_active(&queued[i]->look))
+			worker_look(queued[i], REPLACE_CONFIRM_INTERVAL);
 	free(queued);
 	free(ratio);
 }

@@ -30,7 +30,7 @@ struct program {
 	enum memory_source source;	/* memory_source with auto resolved */
 	ev_timer sample_timer;
 	double ready_estimate;		/* measured seconds from spawn to ready */
-	double rate_prior;		/* recent leak pace, bytes/s (replace_prior) */
+	struct pace pace;		/* recent leak pace (replace_pace) */
 	bool reuseport_checked;		/* program_check_reuseport looked */
 };
 

@@ -9,6 +9,7 @@
 #include "util.h"
 
 #define GROWTH_FLOOR (1 << 20)	/* growth below 1 MiB is noise */
+#define RATE_SAMPLES 2		/* the newest pace: the last step */
 
 static const char *const state_names[] = {
 	[REPLACE_IDLE] = "IDLE",
@@ -78,11 +79,13 @@ replace_delay(long failures)
 }
 
 /*
- * The growth that counts is that of the last three intervals (at least
- * two seconds): a leak proportional to traffic changes pace with it, and
- * the whole ring would lag.  It takes three samples and a climb of more
- * than noise (1 MiB and 1% of the figure) ending at its highest: growth
- * that levelled off is flat there.
+ * The growth that counts is recent: three samples at least within the
+ * last three intervals (at least two seconds) -- a leak proportional to
+ * traffic changes pace with it, and the whole ring would lag -- climbing
+ * by more than noise (1 MiB and 1% of the figure) and ending at the
+ * window's highest: growth that levelled off is flat there, a passed
+ * spike falls.  The pace is that window's slope, or that of its newest
+ * RATE_SAMPLES samples when faster.
  */
 double
 replace_rate(const struct memory_history *h, double interval)
@@ -96,6 +99,11 @@ replace_rate(const struct memory_history *h, double interval)
 	floor = fmax(GROWTH_FLOOR, 0.01 * (double)h->current);
 	if (n < 3 || rate <= 0 || rate * span <= floor)
 		return -1;
+	/* A worker's share of the traffic, and so its leak, changes the
+	 * moment connections move to it: the newest samples' pace, when
+	 * faster, is the one that counts. */
+	rate = fmax(rate, memory_rate_recent(h, n < RATE_SAMPLES ? n :
+	    RATE_SAMPLES, &span));
 	/* A leak keeps its figure at the top of the window; a spike that
 	 * has passed leaves a slope but not a rise. */
 	for (unsigned i = 0; i < n; i++) {
@@ -106,22 +114,24 @@ replace_rate(const struct memory_history *h, double interval)
 	return rate;
 }
 
-double
-replace_prior(const struct memory_history *const *h, size_t n,
-    double interval, double prior)
+void
+replace_pace(struct pace *p, const struct memory_history *h, double interval,
+    double now)
 {
-	double best = 0, rate, span;
-	unsigned k;
+	double rate = 0, span;
+	unsigned k = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		if (h[i] == NULL || h[i]->n < 2)
-			continue;
-		rate = memory_rate_window(h[i], fmax(3 * interval, 2.0), &span,
-		    &k);
-		if (k >= 2 && rate > best)
-			best = rate;
+	memory_rate_window(h, fmax(3 * interval, 2.0), &span, &k);
+	if (k >= 2)
+		rate = memory_rate_recent(h, k < RATE_SAMPLES ? k : RATE_SAMPLES,
+		    &span);
+	if (k >= 2 && rate >= p->rate) {
+		p->rate = rate;
+		p->at = now;
+	} else if (now - p->at > 2 * interval) {
+		p->rate /= 2;
+		p->at = now;
 	}
-	return best > 0 ? best : prior / 2;
 }
 
 double
@@ -163,18 +173,20 @@ replace_judge(const struct judge_input *in)
 	over = h->current > cfg->memory_limit;
 	heading = !over && v.eta >= 0 && in->lead > 0 && v.eta <= in->lead;
 	if (!over && !heading) {
-		/* The crossing of lead falls before the next tick: look then.
-		 * A process too new to have a pace of its own is looked at
-		 * by its slot's: halfway to where it would be due. */
-		if (v.eta > in->lead && in->lead > 0 &&
-		    v.eta - in->lead < cfg->memory_interval)
-			v.next = fmax(v.eta - in->lead, REPLACE_CONFIRM_INTERVAL);
-		else if (v.eta < 0 && h->n < 3 && in->rate_prior > 0) {
-			double e = (double)(cfg->memory_limit - h->current) /
-			    in->rate_prior - in->lead;
-			if (e / 2 < cfg->memory_interval)
-				v.next = fmax(e / 2, REPLACE_CONFIRM_INTERVAL);
+		/* Look again when its own pace says it will be due, or,
+		 * sooner, halfway to where its program's pace would make it
+		 * due: a worker's pace follows its share of the traffic, which
+		 * can grow at any moment.  Only when that is before the next
+		 * tick. */
+		double next = v.eta > in->lead ? v.eta - in->lead : -1;
+		if (in->rate_prior > 0) {
+			double e = ((double)(cfg->memory_limit - h->current) /
+			    in->rate_prior - in->lead) / 2;
+			if (next < 0 || e < next)
+				next = e;
 		}
+		if (in->lead > 0 && next > -1 && next < cfg->memory_interval)
+			v.next = fmax(next, REPLACE_CONFIRM_INTERVAL);
 		return v;
 	}
 	v.over = in->over + 1;

@@ -122,12 +122,17 @@ struct verdict replace_judge(const struct judge_input *);
 /* The recent growth rate, bytes per second; -1 when not growing. */
 double replace_rate(const struct memory_history *, double interval);
 /*
- * A program's recent leak pace, for its processes too new to have one of
- * their own: the fastest growth of h[0..n-1] over the last window (two
- * samples will do).  When none grows, prior is halved: traffic stopped.
+ * A program's recent leak pace, for its processes that have none of their
+ * own yet: the fastest recent growth of any of them (the newest samples of
+ * the window; two will do), halved every two intervals in which none grew
+ * that fast again (traffic slowed down).
  */
-double replace_prior(const struct memory_history *const *h, size_t n,
-    double interval, double prior);
+struct pace {
+	double rate;		/* bytes per second; 0: none known */
+	double at;		/* when it was last raised or halved */
+};
+void replace_pace(struct pace *, const struct memory_history *,
+    double interval, double now);
 /* Seconds to limit at the recent growth rate; -1 when not growing. */
 double replace_eta(const struct memory_history *, uint64_t limit,
     double interval);

@@ -165,7 +165,7 @@ static void
 worker_measure_ready(struct worker *w, struct instance *in)
 {
 	ev_tstamp now = ev_now(w->sv->loop);
-	double took = now - in->start_time;
+	double took = now - in->spawn_time;
 
 	ev_timer_stop(w->sv->loop, &in->timer);
 	in->ready_time = in->last_ping = now;

@@ -315,7 +315,8 @@ sim_pool(const struct program_config *c, int n, double leak_rate,
 {
 	struct sim_proc mains[8], cands[8];
 	double peak = 0, next_tick = 0, look[8], dt = 0.005;
-	double ready_est = ready_secs, t, prior = 0;
+	double ready_est = ready_secs, t;
+	struct pace pace = { 0, 0 };
 
 	memset(mains, 0, sizeof(mains));
 	memset(cands, 0, sizeof(cands));
@@ -373,12 +374,6 @@ sim_pool(const struct program_config *c, int n, double leak_rate,
 			}
 		}
 		/* Schedule, judge, queue: as program.c does. */
-		if (tick) {
-			const struct memory_history *hs[8];
-			for (int i = 0; i < n; i++)
-				hs[i] = &mains[i].h;
-			prior = replace_prior(hs, n, c->memory_interval, prior);
-		}
 		for (int i = 0; i < n; i++) {
 			double e = replace_eta(&mains[i].h, c->memory_limit,
 			    c->memory_interval);
@@ -405,10 +400,12 @@ sim_pool(const struct program_config *c, int n, double leak_rate,
 			struct judge_input in = { .cfg = c, .mem = &mains[i].h,
 			    .over = mains[i].over, .now = t, .last_ping = t,
 			    .lead = lead[i], .ready = true,
-			    .replacing = cands[i].live, .rate_prior = prior };
+			    .replacing = cands[i].live };
 			struct verdict v;
 			if (!at[i])
 				continue;
+			replace_pace(&pace, &mains[i].h, c->memory_interval, t);
+			in.rate_prior = pace.rate;
 			v = replace_judge(&in);
 			mains[i].over = v.over;
 			if (v.next > 0)
