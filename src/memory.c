@@ -153,6 +153,12 @@ memory_rate(const struct memory_history *h)
 }
 
 double
+memory_noise(uint64_t bytes)
+{
+	return fmax(1048576.0, 0.01 * (double)bytes);
+}
+
+double
 memory_rate_recent(const struct memory_history *h, unsigned k, double *span)
 {
 	unsigned last = (h->head + MEMORY_HISTORY - 1) % MEMORY_HISTORY;
@@ -200,7 +206,7 @@ memory_trend(const struct memory_history *h)
 	if (half < 3)
 		return TREND_UNKNOWN;
 	growth *= span;
-	floor = fmax(1048576.0, 0.01 * (double)h->current);
+	floor = memory_noise(h->current);
 	return growth > floor ? TREND_GROWING : TREND_LEVELLED;
 }
 

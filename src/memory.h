@@ -51,6 +51,8 @@ int memory_read_proc(pid_t, enum memory_source, uint64_t *bytes);
 int memory_parse_smaps_rollup(const char *text, uint64_t *pss, uint64_t *uss);
 
 void memory_record(struct memory_history *, double now, uint64_t bytes);
+/* Growth smaller than this is noise for a figure of bytes: 1 MiB, or 1%. */
+double memory_noise(uint64_t bytes);
 /* Least-squares growth rate over the ring, bytes per second. */
 double memory_rate(const struct memory_history *);
 /* Growth rate over the newest k samples, spanning *span seconds. */

@@ -50,16 +50,9 @@ program_source(struct program *p)
 	return s;
 }
 
-static struct program *
-worker_program(struct worker *w)
-{
-	/* Workers live in their program's array, in order. */
-	return container_of(w->ready_estimate, struct program, ready_estimate);
-}
-
 /* memory_max applies to every process of a slot, candidates included. */
 static void
-judge_extra(struct worker *w, struct instance *in)
+judge_memory_max(struct worker *w, struct instance *in)
 {
 	uint64_t max = w->spec.cfg->memory_max;
 
@@ -80,9 +73,9 @@ worker_judge(struct program *p, struct worker *w)
 	struct verdict v;
 	char a[16], b[16];
 
-	judge_extra(w, r->candidate);
+	judge_memory_max(w, r->candidate);
 	for (size_t i = 0; i < r->ndraining; i++)
-		judge_extra(w, r->draining[i]);
+		judge_memory_max(w, r->draining[i]);
 	if (w->want != WANT_UP && r->state == REPLACE_QUEUED)
 		replace_set_state(r, w->fullname, REPLACE_IDLE);
 	if (m == NULL || m->pid <= 0 || w->force_restart || w->want != WANT_UP ||
@@ -188,37 +181,36 @@ program_schedule(struct program *p)
 	}
 	if (n > 1) {
 		qsort(due, n, sizeof(*due), due_order);
-		eta = xcalloc(n, sizeof(*eta));
-		lead = xcalloc(n, sizeof(*lead));
+		eta = xcalloc(2 * n, sizeof(*eta));
+		lead = eta + n;
 		for (size_t i = 0; i < n; i++)
 			eta[i] = due[i].eta;
 		replace_schedule(eta, n, cfg->max_replacing, ready, lead);
 		for (size_t i = 0; i < n; i++)
 			due[i].w->rep.lead = lead[i];
 		free(eta);
-		free(lead);
 	}
 	free(due);
-}
-
-static size_t
-program_starting(const struct program *p)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < p->nworkers; i++)
-		n += p->workers[i].rep.state == REPLACE_STARTING;
-	return n;
 }
 
 /* Starts what the queue (replace_pick) allows now, until it says wait. */
 void
 program_advance(struct program *p)
 {
-	size_t inflight = program_starting(p), n;
-	struct worker **queued = xcalloc(p->nworkers, sizeof(*queued));
-	double *ratio = xcalloc(p->nworkers, sizeof(*ratio));
+	size_t inflight = 0, n = 0;
+	struct worker **queued;
+	double *ratio;
 	long pick;
+
+	/* Called whenever anything changed: nothing to do is the usual. */
+	for (size_t i = 0; i < p->nworkers; i++) {
+		n += p->workers[i].rep.state == REPLACE_QUEUED;
+		inflight += p->workers[i].rep.state == REPLACE_STARTING;
+	}
+	if (n == 0)
+		return;
+	queued = xcalloc(n, sizeof(*queued));
+	ratio = xcalloc(n, sizeof(*ratio));
 
 	for (;;) {
 		n = 0;
@@ -238,12 +230,6 @@ program_advance(struct program *p)
 		else if (queued[pick]->rep.state == REPLACE_STARTING)
 			inflight++;
 	}
-	/* Those left waiting are watched at the confirmation pace: one that
-	 * gets 25% past its limit must not wait for the next tick to be seen
-	 * (replace_pick lets it start then). */
-	for (size_t i = 0; i < n; i++)
-		if (!ev_is_active(&queued[i]->look))
-			worker_look(queued[i], REPLACE_CONFIRM_INTERVAL);
 	free(queued);
 	free(ratio);
 }
@@ -333,7 +319,7 @@ static void
 look_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct worker *w = container_of(t, struct worker, look);
-	struct program *p = worker_program(w);
+	struct program *p = t->data;
 
 	(void)loop;
 	(void)revents;
@@ -358,6 +344,7 @@ program_new(struct supervisor *sv, struct program_config *cfg)
 		worker_init(w, sv, cfg, &cfg->procs[i], p->source,
 		    &p->ready_estimate);
 		ev_timer_init(&w->look, look_cb, 0., 0.);
+		w->look.data = p;
 	}
 	interval = sample_interval(cfg);
 	ev_timer_init(&p->sample_timer, sample_cb, interval, interval);

@@ -8,7 +8,6 @@
 #include "replace.h"
 #include "util.h"
 
-#define GROWTH_FLOOR (1 << 20)	/* growth below 1 MiB is noise */
 #define RATE_SAMPLES 2		/* the newest pace: the last step */
 
 static const char *const state_names[] = {
@@ -87,6 +86,14 @@ replace_delay(long failures)
  * spike falls.  The pace is that window's slope, or that of its newest
  * RATE_SAMPLES samples when faster.
  */
+/* The samples growth is judged on: the last three intervals, at least two
+ * seconds. */
+static double
+rate_window(double interval)
+{
+	return fmax(3 * interval, 2.0);
+}
+
 double
 replace_rate(const struct memory_history *h, double interval)
 {
@@ -95,15 +102,14 @@ replace_rate(const struct memory_history *h, double interval)
 
 	if (h->n < 3)
 		return -1;
-	rate = memory_rate_window(h, fmax(3 * interval, 2.0), &span, &n);
-	floor = fmax(GROWTH_FLOOR, 0.01 * (double)h->current);
+	rate = memory_rate_window(h, rate_window(interval), &span, &n);
+	floor = memory_noise(h->current);
 	if (n < 3 || rate <= 0 || rate * span <= floor)
 		return -1;
 	/* A worker's share of the traffic, and so its leak, changes the
 	 * moment connections move to it: the newest samples' pace, when
 	 * faster, is the one that counts. */
-	rate = fmax(rate, memory_rate_recent(h, n < RATE_SAMPLES ? n :
-	    RATE_SAMPLES, &span));
+	rate = fmax(rate, memory_rate_recent(h, RATE_SAMPLES, &span));
 	/* A leak keeps its figure at the top of the window; a spike that
 	 * has passed leaves a slope but not a rise. */
 	for (unsigned i = 0; i < n; i++) {
@@ -118,14 +124,11 @@ void
 replace_pace(struct pace *p, const struct memory_history *h, double interval,
     double now)
 {
-	double rate = 0, span;
-	unsigned k = 0;
+	double rate = 0, span = 0;
 
-	memory_rate_window(h, fmax(3 * interval, 2.0), &span, &k);
-	if (k >= 2)
-		rate = memory_rate_recent(h, k < RATE_SAMPLES ? k : RATE_SAMPLES,
-		    &span);
-	if (k >= 2 && rate >= p->rate) {
+	if (h->n >= 2)
+		rate = memory_rate_recent(h, RATE_SAMPLES, &span);
+	if (h->n >= 2 && span <= rate_window(interval) && rate >= p->rate) {
 		p->rate = rate;
 		p->at = now;
 	} else if (now - p->at > 2 * interval) {
@@ -204,7 +207,10 @@ replace_judge(const struct judge_input *in)
 			v.next = in->not_before - in->now;
 		return v;
 	}
+	/* It may wait for max_replacing: watched at the confirmation pace,
+	 * so that its getting far past the limit (replace_pick) is seen. */
 	v.kind = VERDICT_REPLACE;
+	v.next = REPLACE_CONFIRM_INTERVAL;
 	return v;
 }
 
@@ -217,7 +223,7 @@ replace_takeover(const struct program_config *cfg, enum restart_reason why,
 	if (limit == 0 || why != REASON_MEMORY || new_bytes <= limit)
 		return TAKEOVER_YES;
 	/* Smaller by more than noise, as for growth. */
-	if ((double)new_bytes + fmax(GROWTH_FLOOR, 0.01 * (double)old_bytes) >=
+	if ((double)new_bytes + memory_noise(old_bytes) >=
 	    (double)old_bytes)
 		return TAKEOVER_NO;
 	if ((double)(old_bytes - new_bytes) < REPLACE_GUARD_SAVING * (double)limit)

@@ -222,10 +222,32 @@ worker_drain(struct worker *w, struct instance *in, int sig, double timeout)
 	supervisor_changed(w->sv);
 }
 
+/* The candidate is no longer one: it leaves like an old process. */
+static void
+worker_drain_candidate(struct worker *w, int sig, double timeout)
+{
+	struct instance *c = w->rep.candidate;
+
+	w->rep.candidate = NULL;
+	worker_drain(w, c, sig, timeout);
+}
+
+/* in is the slot's process now; its first look comes soon, and its pace
+ * sets the next. */
+static void
+worker_set_main(struct worker *w, struct instance *in)
+{
+	in->role = ROLE_MAIN;
+	w->main = in;
+	w->last_pid = in->pid;
+	worker_look(w, REPLACE_CONFIRM_INTERVAL);
+}
+
 static void
 worker_spawn(struct worker *w)
 {
 	const struct program_config *cfg = w->spec.cfg;
+	struct instance *in;
 	char err[512];
 
 	worker_disarm(w);
@@ -235,16 +257,14 @@ worker_spawn(struct worker *w)
 	free(w->spawn_error);
 	w->spawn_error = NULL;
 	worker_set_state(w, WORKER_STARTING);
-	w->main = instance_spawn(w->sv, &w->spec, ROLE_MAIN,
-	    worker_hook, w, err, sizeof(err));
-	if (w->main == NULL) {
+	if ((in = instance_spawn(w->sv, &w->spec, ROLE_MAIN, worker_hook, w,
+	    err, sizeof(err))) == NULL) {
 		w->spawn_error = xstrdup(err);
 		w->last_status = 127 << 8;
 		worker_failed_start(w);
 		return;
 	}
-	w->last_pid = w->main->pid;
-	worker_look(w, REPLACE_CONFIRM_INTERVAL);
+	worker_set_main(w, in);
 	if (cfg->ready != READY_NOTIFY && cfg->startsecs <= 0) {
 		worker_measure_ready(w, w->main);
 		worker_running(w);
@@ -276,14 +296,23 @@ worker_check_stopped(struct worker *w)
 
 /* Replacing. */
 
+/* The next replacement waits 1 s, 2 s ... after each failure in a row. */
 static void
-replace_failed(struct worker *w, const char *why)
+replace_backoff(struct worker *w)
 {
 	struct replace *r = &w->rep;
 
 	r->failures++;
 	r->not_before = ev_now(w->sv->loop) + replace_delay(r->failures);
 	replace_set_state(r, w->fullname, REPLACE_BACKOFF);
+}
+
+static void
+replace_failed(struct worker *w, const char *why)
+{
+	struct replace *r = &w->rep;
+
+	replace_backoff(w);
 	log_warnx("program", "%s: replacement failed (%s); pid %d keeps "
 	    "serving, next attempt in %.0f s", w->fullname, why,
 	    (int)worker_pid(w), replace_delay(r->failures));
@@ -339,7 +368,6 @@ replace_ready(struct worker *w)
 		ob = old != NULL ? old->mem.current : UINT64_MAX;
 		t = replace_takeover(cfg, r->reason, ob, cb);
 	}
-	r->candidate = NULL;
 	if (t == TAKEOVER_NO) {
 		bool first = !r->footprint_over;
 		char lim[16];
@@ -348,7 +376,7 @@ replace_ready(struct worker *w)
 		snprintf(why, sizeof(why), "its footprint %s is not smaller "
 		    "than the %s of pid %d", memory_human(cb, a),
 		    memory_human(ob, b), (int)worker_pid(w));
-		worker_drain(w, c, cfg->drain_signal, cfg->drain_timeout);
+		worker_drain_candidate(w, cfg->drain_signal, cfg->drain_timeout);
 		replace_failed(w, why);
 		if (first)
 			log_warnx("memory", "%s: pid %d's footprint %s exceeds "
@@ -360,20 +388,16 @@ replace_ready(struct worker *w)
 			    memory_human(cb, a), replace_delay(r->failures));
 		return;
 	}
-	c->role = ROLE_MAIN;
+	r->candidate = NULL;
 	c->over = 0;
-	w->main = c;
-	w->last_pid = c->pid;
-	worker_look(w, REPLACE_CONFIRM_INTERVAL);
+	worker_set_main(w, c);
 	worker_count(w, r->reason);
 	log_info("program", "%s: replacement pid %d is ready (%s)", w->fullname,
 	    (int)c->pid, restart_reason_name(r->reason));
 	if (t == TAKEOVER_GUARDED) {
-		r->failures++;
-		r->not_before = ev_now(w->sv->loop) + replace_delay(r->failures);
+		replace_backoff(w);
 		r->footprint_over = true;
 		r->footprint = cb;
-		replace_set_state(r, w->fullname, REPLACE_BACKOFF);
 		log_warnx("memory", "%s: pid %d's footprint %s exceeds "
 		    "memory_limit %s right after start: not replacing it for "
 		    "%.0f s (raise memory_limit if this is its normal size)",
@@ -400,10 +424,7 @@ replace_promote(struct worker *w)
 	struct instance *c = w->rep.candidate;
 
 	w->rep.candidate = NULL;
-	c->role = ROLE_MAIN;
-	w->main = c;
-	w->last_pid = c->pid;
-	worker_look(w, REPLACE_CONFIRM_INTERVAL);
+	worker_set_main(w, c);
 	replace_set_state(&w->rep, w->fullname, REPLACE_IDLE);
 	log_info("program", "%s: replacement pid %d takes over from the exited "
 	    "process", w->fullname, (int)c->pid);
@@ -442,11 +463,8 @@ worker_main_exited(struct worker *w, struct instance *in)
 		replace_promote(w);
 		return;
 	}
-	if (w->rep.candidate != NULL) {
-		struct instance *c = w->rep.candidate;
-		w->rep.candidate = NULL;
-		worker_drain(w, c, cfg->stopsignal, cfg->stopwaitsecs);
-	}
+	if (w->rep.candidate != NULL)
+		worker_drain_candidate(w, cfg->stopsignal, cfg->stopwaitsecs);
 	replace_set_state(&w->rep, w->fullname, REPLACE_IDLE);
 
 	next = worker_next_on_exit(cfg, w->state, w->last_status, w->backoff,
@@ -505,8 +523,7 @@ worker_ready_timeout(struct worker *w, struct instance *in)
 	const struct program_config *cfg = w->spec.cfg;
 
 	if (in == w->rep.candidate) {
-		w->rep.candidate = NULL;
-		worker_drain(w, in, cfg->drain_signal, cfg->drain_timeout);
+		worker_drain_candidate(w, cfg->drain_signal, cfg->drain_timeout);
 		replace_failed(w, "it did not send READY=1 within "
 		    "ready_timeout");
 		return;
@@ -555,11 +572,8 @@ worker_do_stop(struct worker *w)
 	char sb[16];
 
 	w->want = WANT_DOWN;
-	if (w->rep.candidate != NULL) {
-		struct instance *c = w->rep.candidate;
-		w->rep.candidate = NULL;
-		worker_drain(w, c, cfg->stopsignal, cfg->stopwaitsecs);
-	}
+	if (w->rep.candidate != NULL)
+		worker_drain_candidate(w, cfg->stopsignal, cfg->stopwaitsecs);
 	replace_set_state(&w->rep, w->fullname, REPLACE_IDLE);
 	switch (w->state) {
 	case WORKER_STARTING:
@@ -592,8 +606,7 @@ worker_do_memory_max(struct worker *w, struct instance *in)
 	    memory_human(cfg->memory_max, b), in == w->main ?
 	    " and replacing it at once" : "");
 	if (in == w->rep.candidate) {
-		w->rep.candidate = NULL;
-		worker_drain(w, in, SIGKILL, 0);
+		worker_drain_candidate(w, SIGKILL, 0);
 		replace_failed(w, "over memory_max");
 	} else if (in == w->main) {
 		if (w->force_restart)

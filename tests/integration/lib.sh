@@ -224,6 +224,20 @@ log_line() {
 	grep -E -n -- "$1" "${2:-$LEASHD_LOG}" | head -n 1 | cut -d: -f1
 }
 
+# log_in_order REGEX...: each REGEX matches a line of the log after the
+# line the one before it matched (first matches); else says which not.
+log_in_order() {
+	_prev=0
+	for _re in "$@"; do
+		_l=$(log_line "$_re")
+		if [ -z "$_l" ] || [ "$_l" -le "$_prev" ]; then
+			diag "missing or out of order: $_re"
+			return 1
+		fi
+		_prev=$_l
+	done
+}
+
 # last_log_line REGEX [LOGFILE]: the number of the last line matching.
 last_log_line() {
 	grep -E -n -- "$1" "${2:-$LEASHD_LOG}" | tail -n 1 | cut -d: -f1

@@ -87,25 +87,14 @@ check "web_0's replacement pid differs from $w0" \
 
 # In the log, in this order: over the limit, replacing, the replacement
 # spawned, ready, the old one drained, gone.
-seq_ok() {
-	_prev=0
-	for _re in \
-	    " memory: web:web_0: pid $w0 uses [0-9.]+M, $over_re\$" \
-	    " program: web:web_0: replacing pid $w0 \(memory\): starting its replacement first\$" \
-	    " program: web:web_0 spawned with pid $new0 \(replacement\)\$" \
-	    " program: web:web_0: replacement pid $new0 is ready \(memory\)\$" \
-	    " program: web:web_0: draining pid $w0 with SIGTERM \(SIGKILL in 2\.0 s\)\$" \
-	    " program: web:web_0: old pid $w0 is gone \(exit status 0\)\$"; do
-		_l=$(log_line "$_re")
-		if [ -z "$_l" ] || [ "$_l" -le "$_prev" ]; then
-			diag "missing or out of order: $_re"
-			return 1
-		fi
-		_prev=$_l
-	done
-}
 check "the log shows over limit, replacing, spawned, ready, draining, gone, in order" \
-    seq_ok
+    log_in_order \
+    " memory: web:web_0: pid $w0 uses [0-9.]+M, $over_re\$" \
+    " program: web:web_0: replacing pid $w0 \(memory\): starting its replacement first\$" \
+    " program: web:web_0 spawned with pid $new0 \(replacement\)\$" \
+    " program: web:web_0: replacement pid $new0 is ready \(memory\)\$" \
+    " program: web:web_0: draining pid $w0 with SIGTERM \(SIGKILL in 2\.0 s\)\$" \
+    " program: web:web_0: old pid $w0 is gone \(exit status 0\)\$"
 check "the old pid $w0 drained gracefully (exit status 0)" \
     log_has " program: web:web_0: old pid $w0 is gone \(exit status 0\)\$"
 check "the old pid $w0 is gone" dead "$w0"

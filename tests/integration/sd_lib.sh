@@ -246,3 +246,13 @@ tcp_listen_inode() {
 unix_inode() {
 	awk -v path="$1" '$8 == path { print $7; exit }' /proc/net/unix
 }
+
+# client_tally FILE: from the output of "httpworker --get", how many
+# requests were answered 200 (answered), otherwise (failed), and by how
+# many distinct pids (servers).
+client_tally() {
+	answered=$(grep -E -c '^ok [0-9]+ 200$' "$1")
+	failed=$(grep -E -v -c '^ok [0-9]+ 200$' "$1")
+	servers=$(sed -n 's/^ok \([0-9]*\) 200$/\1/p' "$1" | sort -u | wc -l |
+	    tr -d ' ')
+}

@@ -337,12 +337,10 @@ else
 	"$HTTPWORKER" --get "127.0.0.1:$HTTP" --count "$REQUESTS" \
 	    --rate "$RATE" >"$DIR/client.out" 2>"$DIR/client.err"
 fi
-answered=$(grep -E -c '^ok [0-9]+ 200$' "$DIR/client.out")
-failed=$(grep -E -v -c '^ok [0-9]+ 200$' "$DIR/client.out")
+client_tally "$DIR/client.out"
 after=$(sed -n "$((mark + 1)),\$p" "$LEASHD_LOG")
 replaced=$(printf '%s\n' "$after" |
     grep -E -c ' program: http:http_[01]: replacement pid [0-9]+ is ready \(memory\)$')
-servers=$(sed -n 's/^ok \([0-9]*\) 200$/\1/p' "$DIR/client.out" | sort -u | wc -l)
 diag "$client: $answered answered 200, $failed otherwise; $replaced memory replacements; $servers pids served"
 TAP_DIAG_FILE=$DIR/client.err
 check "all $REQUESTS requests were answered 200 (got $answered)" \
