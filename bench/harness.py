@@ -23,6 +23,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
@@ -30,7 +31,8 @@ TOP = os.path.dirname(BENCH)
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 MiB = 1 << 20
 T0 = time.monotonic()
-FIGURES = ["rss", "spawn", "status", "sampling", "detect", "http", "churn"]
+FIGURES = ["rss", "spawn", "status", "sampling", "detect", "http", "churn",
+           "load"]
 
 
 def say(msg):
@@ -1097,6 +1099,258 @@ stderr_logfile=NONE
     return r
 
 
+# ------------------------------------------------------------------ figure 9
+
+# Overshoot under load: the leak grows with traffic.  4 HTTP workers, wrk
+# at full speed, a fixed leak per request; the busier a worker, the faster
+# it climbs.  Peak memory is each worker process's own VmHWM: recorded by
+# the worker at its exit (exact), and polled every 100 ms while it lives
+# (for one killed before it could record).
+LOAD_LEAKS = [256, 2048, 8192]   # about 6, 45 and 140 MiB/s a worker here
+LOAD_LIMIT = 64 * MiB
+LOAD_STARTSECS = 1
+LOAD_CAP_KIB = 4 << 20        # a worker past 4 GiB is killed: the machine
+
+
+class PeakWatch:
+    """VmHWM of every process whose command line names mark, polled."""
+
+    def __init__(self, mark, peakfile):
+        self.mark = mark
+        self.peakfile = peakfile
+        self.peak = {}
+        self.history = {}             # pid -> [(monotonic, VmRSS KiB)]
+        self.capped = 0
+        self.stop_ev = threading.Event()
+        self.thread = threading.Thread(target=self.loop, daemon=True)
+
+    def poll(self):
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                with open(f"/proc/{d}/cmdline", "rb") as f:
+                    if self.mark.encode() not in f.read():
+                        continue
+                with open(f"/proc/{d}/status") as f:
+                    st = f.read()
+            except OSError:
+                continue
+            if "httpworker" not in st.split("\n", 1)[0] and \
+                    "node" not in st.split("\n", 1)[0]:
+                continue
+            m = re.search(r"VmHWM:\s+(\d+) kB", st)
+            r = re.search(r"VmRSS:\s+(\d+) kB", st)
+            if not m or not r:
+                continue
+            kib = int(m.group(1))
+            self.peak[int(d)] = max(self.peak.get(int(d), 0), kib)
+            self.history.setdefault(int(d), []).append(
+                (time.monotonic(), int(r.group(1))))
+            if kib > LOAD_CAP_KIB:
+                self.capped += 1
+                try:
+                    os.kill(int(d), signal.SIGKILL)
+                except OSError:
+                    pass
+
+    def loop(self):
+        while not self.stop_ev.wait(0.1):
+            self.poll()
+
+    def start(self):
+        self.thread.start()
+
+    def stop(self):
+        self.stop_ev.set()
+        self.thread.join()
+        self.poll()
+
+    def result(self):
+        """pid -> peak KiB, the exit records and the polls together."""
+        out = dict(self.peak)
+        try:
+            with open(self.peakfile) as f:
+                for line in f:
+                    w = line.split()
+                    if len(w) == 2:
+                        out[int(w[0])] = max(out.get(int(w[0]), 0), int(w[1]))
+        except OSError:
+            pass
+        return out
+
+    def rss_before_end(self, pid, seconds):
+        """pid's RSS (KiB) at its last poll minus seconds, or None."""
+        h = self.history.get(pid)
+        if not h or h[-1][0] - h[0][0] < seconds:
+            return None
+        t = h[-1][0] - seconds
+        return max(k for ts, k in h if ts <= t)
+
+
+def size_label(n):
+    """256 B, 1 KiB, 4 KiB."""
+    return f"{n // 1024} KiB" if n >= 1024 and n % 1024 == 0 else f"{n} B"
+
+
+def load_variants(b):
+    """(leak, peer, variant) of each run, in the order they run."""
+    if b.quick:
+        return [(1024, "leash", v) for v in ("shared notify",
+                                             "shared startsecs")]
+    runs = []
+    for leak in LOAD_LEAKS:
+        for v in ("shared notify", "shared startsecs", "reuseport notify",
+                  "reuseport startsecs"):
+            runs.append((leak, "leash", v))
+        runs.append((leak, "supervisord", "reuseport startsecs"))
+        runs.append((leak, "pm2", "reuseport fork"))
+    return runs
+
+
+def fig_load(b, fig):
+    duration = 4 if b.quick else 20
+    out = {"limit": LOAD_LIMIT, "duration_s": duration,
+           "startsecs": LOAD_STARTSECS, "runs": []}
+    b.results["figures"]["load"] = out
+    if "wrk" in b.results["skipped"]:
+        return
+    for leak, sup, variant in load_variants(b):
+        if sup in b.results["skipped"]:
+            continue
+        tag = f"{sup} {variant}, {size_label(leak)}/request"
+        say(f"load: {tag}, wrk {duration} s")
+        try:
+            r = load_session(b, sup, variant, leak, duration)
+        except Exception as e:
+            if sup == "leash":
+                b.leash_failed = True
+            r = {"error": str(e)}
+            say(f"load {tag}: ERROR {e}")
+        r.update({"supervisor": sup, "variant": variant,
+                  "leak_per_request": leak})
+        out["runs"].append(r)
+
+
+def load_session(b, sup, variant, leak, duration):
+    port = free_port()
+    name = f"{sup}-load-{leak}-{variant.replace(' ', '-')}"
+    limit = LOAD_LIMIT
+    r = {"port": port, "limit": limit}
+
+    def measure(mark, peakfile):
+        if not wait_for(lambda: port_open(port), 10):
+            raise RuntimeError("the pool did not come up")
+        w = PeakWatch(mark, peakfile)
+        w.start()
+        try:
+            r["wrk"] = run_wrk(port, duration, "keep-alive")
+        finally:
+            w.stop()
+        return w
+
+    if sup == "leash":
+        shared = variant.startswith("shared")
+        notify = variant.endswith("notify")
+        L = Leash(b, name, "")
+        peakfile = os.path.join(L.dir, "peaks")
+        with open(L.ini, "a") as f:
+            if shared:
+                f.write(f"[socket:web]\nlisten = tcp:127.0.0.1:{port}\n\n")
+            f.write(f"""[program:web]
+command = {b.bin}/httpworker {'' if shared else f'-p {port} '}-l {leak} -w 5000 {'-n ' if notify else ''}-e {peakfile}
+process_name = web_%(process_num)d
+numprocs = 4
+{'sockets = web' if shared else ''}
+ready = {'notify' if notify else 'startsecs'}
+startsecs = {LOAD_STARTSECS}
+stdout_logfile = NONE
+stderr_logfile = NONE
+memory_limit = {LOAD_LIMIT // MiB}M
+drain_timeout = 10s
+""")
+        L.start()
+        if poll_all_running(L, 4, 30)[0] is None:
+            raise RuntimeError("the pool did not come up")
+        w = measure(L.dir, peakfile)
+        st = L.status()
+        r["replaces"] = sum(p["restarts_by_reason"]["memory"] +
+                            p["restarts_by_reason"]["memory_max"] for p in st)
+        r["ahead"] = sum(1 for t, m in L.log_lines()
+                         if "replacing it ahead of the limit" in m)
+        L.stop()
+    elif sup == "supervisord":
+        S = Supervisord(b, name, "")
+        peakfile = os.path.join(S.dir, "peaks")
+        with open(S.conf, "a") as f:
+            f.write(f"""[program:web]
+command={b.bin}/httpworker -p {port} -l {leak} -w 5000 -e {peakfile}
+process_name=web_%(process_num)d
+numprocs=4
+startsecs={LOAD_STARTSECS}
+autorestart=true
+stopsignal=TERM
+stopwaitsecs=10
+stdout_logfile=NONE
+stderr_logfile=NONE
+""")
+        S.start()
+        if poll_all_running(S, 4, 30)[0] is None:
+            raise RuntimeError("the pool did not come up")
+        S.start_monitor(LOAD_LIMIT, 5.0)
+        w = measure(S.dir, peakfile)
+        S.stop_monitor()
+        r["replaces"] = sum(1 for k, _, _ in S.monitor_events()
+                            if k == "restarted")
+        S.stop()
+    else:
+        # The same C worker in PM2's fork mode (its cluster mode shares a
+        # port only among Node programs): each binds SO_REUSEPORT, and PM2
+        # restarts one over max_memory_restart by stopping it (SIGINT: the
+        # worker drains), then starting it again.
+        P = PM2(b, name)
+        peakfile = os.path.join(P.dir, "peaks")
+        P.start_daemon()
+        P.start([{"name": f"web_{i}",
+                  "script": os.path.join(b.bin, "httpworker"),
+                  "args": ["-p", str(port), "-l", str(leak), "-w", "5000",
+                           "-e", peakfile],
+                  "exec_interpreter": "none", "exec_mode": "fork",
+                  "kill_timeout": 10000,
+                  "max_memory_restart": f"{LOAD_LIMIT // MiB}M",
+                  "out_file": "/dev/null", "error_file": "/dev/null"}
+                 for i in range(4)])
+        if poll_all_running(P, 4, 60)[0] is None:
+            raise RuntimeError("the pool did not come up")
+        w = measure(P.dir, peakfile)
+        r["replaces"] = sum(p["pm2_env"].get("restart_time", 0)
+                            for p in P.jlist())
+        P.stop()
+    peaks = w.result()
+    r["processes"] = len(peaks)
+    r["capped"] = w.capped
+    r["peak_kib"] = max(peaks.values()) if peaks else None
+    r["peak_ratio"] = (round(r["peak_kib"] * 1024 / limit, 2)
+                       if peaks else None)
+    rps = r["wrk"].get("rps") or 0
+    r["leak_mib_s_per_worker"] = round(leak * rps / 4 / MiB, 1)
+    if variant.endswith("startsecs") and peaks:
+        # The old worker serves, and leaks, until the new one has lived
+        # startsecs: the limit plus what it leaks meanwhile is where
+        # physics puts it -- at the pool's average pace, and at the pace
+        # of the process that peaked (its own share of the connections):
+        # the limit plus its growth over its last startsecs.
+        r["bound_ratio"] = round(1 + leak * rps / 4 * LOAD_STARTSECS /
+                                 limit, 2)
+        top = max(peaks, key=peaks.get)
+        before = w.rss_before_end(top, LOAD_STARTSECS)
+        if before is not None:
+            r["bound_own_ratio"] = round(
+                (limit + (peaks[top] - before) * 1024) / limit, 2)
+    r["replaces_per_s"] = round(r["replaces"] / duration, 2)
+    return r
+
+
 # ------------------------------------------------------------------ figure 8
 
 def fig_churn(b, fig):
@@ -1599,6 +1853,42 @@ def report(b):
                       f"{fmt(e.get('growth_kib_per_1000'))} | "
                       f"{fmt(e.get('status_during_s'))} |")
         md.append("")
+    ld = F.get("load")
+    if ld and ld["runs"]:
+        md.append(f"### 9. Overshoot under load (4 HTTP workers, the same C "
+                  f"worker for every pool, wrk -t2 -c32 keep-alive at full "
+                  f"speed for {ld['duration_s']} s, a leak per request; "
+                  f"limit {ld['limit'] // MiB} MiB)\n")
+        md.append("| leak / request | pool | req/s | leak per worker (MiB/s) "
+                  "| peak / limit | bound (startsecs): average pace / the "
+                  "peak process's own | failed requests | replacements (/s) |")
+        md.append("|---|---|---|---|---|---|---|---|")
+        for e in ld["runs"]:
+            pool = f"{e['supervisor']} {e['variant']}"
+            if "error" in e:
+                md.append(f"| {size_label(e['leak_per_request'])} | {pool} | "
+                          f"error: {e['error'][:80]} | | | | | |")
+                continue
+            w = e["wrk"]
+            cap = f" ({e['capped']} killed at 4 GiB)" if e["capped"] else ""
+            md.append(f"| {size_label(e['leak_per_request'])} | {pool} | "
+                      f"{fmt(w.get('rps'), '', 0)} | "
+                      f"{e['leak_mib_s_per_worker']} | "
+                      f"**{fmt(e['peak_ratio'])}**{cap} | "
+                      f"{fmt(e.get('bound_ratio'))} / "
+                      f"{fmt(e.get('bound_own_ratio'))} | {w['failed']} | "
+                      f"{e['replaces']} ({e['replaces_per_s']}) |")
+        md.append("")
+        # Headline: each peer's peak against leash's (shared socket,
+        # ready = notify) at the same leak.
+        best = {e["leak_per_request"]: e["peak_ratio"] for e in ld["runs"]
+                if e["supervisor"] == "leash" and
+                e["variant"] == "shared notify" and "error" not in e}
+        for e in ld["runs"]:
+            if e["supervisor"] != "leash" and "error" not in e:
+                head[f"load_peak_{e['supervisor']}_"
+                     f"{size_label(e['leak_per_request']).replace(' ', '')}"] = \
+                    ratio(e["peak_ratio"], best.get(e["leak_per_request"]))
     if R["skipped"]:
         md.append("Skipped: " + "; ".join(f"{k}: {v}" for k, v in
                                            R["skipped"].items()))
@@ -1636,7 +1926,9 @@ def prepare(b):
     elif not os.access(b.pm2, os.X_OK):
         sk["pm2"] = "PM2 is not installed in bench/node_modules (npm failed)"
     if not shutil.which("wrk"):
-        sk["wrk"] = "wrk is not installed: figure 7 skipped"
+        sk["wrk"] = "wrk is not installed: figures 7 and 9 skipped"
+    if b.a.no_peers:
+        sk["supervisord"] = sk["pm2"] = "not asked for (--no-peers)"
     for k, v in sk.items():
         say(f"skipping {k}: {v}")
 
@@ -1650,6 +1942,8 @@ def main():
     ap.add_argument("--only", default=",".join(FIGURES),
                     help="comma-separated: " + ",".join(FIGURES))
     ap.add_argument("--out")
+    ap.add_argument("--no-peers", action="store_true",
+                    help="leash alone (say, an older build of it)")
     ap.add_argument("--sweep")
     a = ap.parse_args()
     if a.sweep:
@@ -1674,7 +1968,8 @@ def main():
         steps = [("idle", {"rss", "spawn", "status", "sampling"}, fig_idle),
                  ("detect", {"detect"}, fig_detect),
                  ("http", {"http"}, fig_http),
-                 ("churn", {"churn"}, fig_churn)]
+                 ("churn", {"churn"}, fig_churn),
+                 ("load", {"load"}, fig_load)]
         for name, keys, fn in steps:
             if set(fig) & keys:
                 b.results["load"][name] = {"loadavg": loadavg()}
@@ -1692,7 +1987,10 @@ def main():
         b.results.setdefault("headline", {})
     resdir = os.path.join(BENCH, "results")
     os.makedirs(resdir, exist_ok=True)
-    base = a.out or os.path.join(resdir, "quick" if b.quick else "latest")
+    # A partial run (--only) does not overwrite the full run's results.
+    base = a.out or os.path.join(
+        resdir, "quick" if b.quick else
+        "latest" if set(fig) == set(FIGURES) else "-".join(fig))
     with open(base + ".json", "w") as f:
         json.dump(b.results, f, indent=1, default=str)
     with open(base + ".md", "w") as f:

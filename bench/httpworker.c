@@ -1,9 +1,10 @@
 /*
- * The HTTP worker of figure 7: a minimal keep-alive HTTP/1.1 server that
- * leaks on every request, as a PHP or Node worker with a static array
+ * The HTTP worker of figures 7 and 9: a minimal keep-alive HTTP/1.1 server
+ * that leaks on every request, as a PHP or Node worker with a static array
  * that grows forever.
  *
- *   httpworker [-p PORT] [-l LEAK_PER_REQUEST] [-w DRAIN_WAIT_MS]
+ *   httpworker [-p PORT] [-l LEAK_PER_REQUEST] [-w DRAIN_WAIT_MS] [-n]
+ *              [-e PEAKFILE]
  *
  * It serves on fd 3 when LISTEN_FDS/LISTEN_PID say so (leash's
  * [socket:NAME], shared by every worker: one accept queue), else it binds
@@ -14,6 +15,10 @@
  * SIGTERM or SIGINT drains: it stops accepting at once, answers the next
  * request of each open connection with "Connection: close", and exits 0
  * when the last connection is gone, or after DRAIN_WAIT_MS (default 5000).
+ *
+ * -n: once listening, send READY=1 to $NOTIFY_SOCKET (sd_notify: a path,
+ * or an abstract name starting with '@').  -e: at exit, append "PID
+ * VmHWM_KIB" (its peak RSS, exact) to PEAKFILE.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -22,12 +27,14 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -171,6 +178,48 @@ conn_event(struct conn *c)
 	}
 }
 
+static const char *peakfile;
+
+/* Appends "PID VmHWM_KIB" to peakfile: the worker's peak RSS. */
+static void
+record_peak(void)
+{
+	char line[256];
+	long kib = -1;
+	FILE *f;
+
+	if (peakfile == NULL || (f = fopen("/proc/self/status", "r")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "VmHWM: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	if (kib >= 0 && (f = fopen(peakfile, "a")) != NULL) {
+		fprintf(f, "%d %ld\n", (int)getpid(), kib);
+		fclose(f);
+	}
+}
+
+static void
+notify_ready(void)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	socklen_t len;
+	int fd;
+
+	if (path == NULL || strlen(path) >= sizeof(sun.sun_path) ||
+	    (fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return;
+	memcpy(sun.sun_path, path, strlen(path));
+	if (path[0] == '@')
+		sun.sun_path[0] = '\0';
+	len = offsetof(struct sockaddr_un, sun_path) + strlen(path);
+	if (sendto(fd, "READY=1", 7, 0, (struct sockaddr *)&sun, len) != 7)
+		perror("httpworker: READY=1");
+	close(fd);
+}
+
 static int
 listener_own(int port)
 {
@@ -196,20 +245,24 @@ main(int argc, char **argv)
 	const char *fds = getenv("LISTEN_FDS"), *lpid = getenv("LISTEN_PID");
 	struct epoll_event ev, evs[64];
 	double deadline = 0;
-	int ch, port = 0, lfd, sfd, wait_ms = 5000, one = 1;
+	int ch, port = 0, lfd, sfd, wait_ms = 5000, one = 1, ready = 0;
 	sigset_t mask;
 
-	while ((ch = getopt(argc, argv, "p:l:w:")) != -1) {
+	while ((ch = getopt(argc, argv, "p:l:w:ne:")) != -1) {
 		switch (ch) {
 		case 'p': port = atoi(optarg); break;
 		case 'l': leak = atoll(optarg); break;
 		case 'w': wait_ms = atoi(optarg); break;
+		case 'n': ready = 1; break;
+		case 'e': peakfile = optarg; break;
 		default:
 			fprintf(stderr, "usage: httpworker [-p PORT] "
-			    "[-l LEAK_PER_REQUEST] [-w DRAIN_WAIT_MS]\n");
+			    "[-l LEAK_PER_REQUEST] [-w DRAIN_WAIT_MS] [-n] "
+			    "[-e PEAKFILE]\n");
 			return 2;
 		}
 	}
+	atexit(record_peak);
 	if (fds != NULL && atoi(fds) >= 1 && lpid != NULL &&
 	    atoi(lpid) == (int)getpid())
 		lfd = 3;
@@ -236,6 +289,8 @@ main(int argc, char **argv)
 	ev.events = EPOLLIN;
 	ev.data.ptr = &sfd;
 	epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev);
+	if (ready)
+		notify_ready();
 
 	for (;;) {
 		int timeout = -1, n;
