@@ -223,6 +223,7 @@ instance_destroy(struct instance *in)
 		free(in->cgroup);
 	}
 	free(in->status_text);
+	free(in->tree);
 	free(in);
 }
 
@@ -530,8 +531,6 @@ instance_sample(struct instance *in, const struct proc_table *table,
 	struct supervisor *sv = in->sv;
 	enum memory_source source = in->spec->source;
 	uint64_t bytes = 0, usage;
-	pid_t *pids;
-	size_t n;
 
 	if (in->pid <= 0)
 		return -1;
@@ -539,13 +538,33 @@ instance_sample(struct instance *in, const struct proc_table *table,
 		if (cgroup_memory(&sv->cg, in->cgroup, &bytes, &usage) != 0)
 			return -1;
 	} else {
-		n = instance_tree(in, table, known, nknown, &pids);
-		if (memory_read_procs(source == MEMORY_CGROUP ? MEMORY_RSS :
-		    source, pids, n, &bytes) != 0) {
-			free(pids);
-			return -1;
+		const pid_t *tree = &in->pid;
+		pid_t *members = NULL;
+		size_t n = 1;
+		int rc;
+
+		if (in->cgroup != NULL) {
+			n = instance_tree(in, NULL, NULL, 0, &members);
+			tree = members;
+		} else {
+			if (table != NULL) {
+				free(in->tree);
+				in->ntree = instance_tree(in, table, known,
+				    nknown, &in->tree);
+				/* Sized for the whole table: kept, so trimmed. */
+				in->tree = xrealloc(in->tree,
+				    (in->ntree + 1) * sizeof(*in->tree));
+			}
+			if (in->tree != NULL) {
+				tree = in->tree;
+				n = in->ntree;
+			}
 		}
-		free(pids);
+		rc = memory_read_procs(source == MEMORY_CGROUP ? MEMORY_RSS :
+		    source, tree, n, &bytes);
+		free(members);
+		if (rc != 0)
+			return -1;
 	}
 	memory_record(&in->mem, ev_now(sv->loop), bytes);
 	return 0;

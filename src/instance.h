@@ -66,6 +66,8 @@ struct instance {
 	int drain_signal;	/* draining: what it was sent */
 	struct output out, err;
 	struct memory_history mem;
+	pid_t *tree;		/* without a cgroup: its tree at the last tick */
+	size_t ntree;
 	unsigned over;		/* consecutive samples over (or heading over) */
 	ev_tstamp last_ping;	/* WATCHDOG=1 (or when it became ready) */
 	bool stopping;		/* sent STOPPING=1 */
@@ -100,8 +102,11 @@ void instance_drain(struct instance *, int sig, double timeout);
  * else the timer is armed to look again soon. */
 bool instance_drained(struct instance *);
 /*
- * Reads its memory and records the sample.  table, known: one scan of
- * /proc shared by many instances (NULL: this loop iteration's).  Returns
+ * Reads its memory and records the sample.  table, known: a sampling
+ * tick's one scan of /proc, shared by the instances of a program.  NULL
+ * between ticks (a worker's own look, a takeover): an instance without a
+ * cgroup is then measured over the tree found at its last tick, its own
+ * pid before the first, so that a look costs no scan of /proc.  Returns
  * -1 when it could not be read (it is gone meanwhile: no news).
  */
 int instance_sample(struct instance *, const struct proc_table *table,

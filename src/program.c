@@ -281,6 +281,31 @@ program_check_reuseport(struct program *p)
 		    migrate == 0 ? "0" : "missing (Linux 5.14+ has it)");
 }
 
+static bool
+instance_cgroupless(const struct instance *in)
+{
+	return in != NULL && in->pid > 0 && in->cgroup == NULL;
+}
+
+/* Whether a process of the program has no cgroup (cgroups are not usable,
+ * or making its own failed). */
+static bool
+program_cgroupless(const struct program *p)
+{
+	if (!p->sv->cg_usable)
+		return true;
+	for (size_t i = 0; i < p->nworkers; i++) {
+		const struct worker *w = &p->workers[i];
+		if (instance_cgroupless(w->main) ||
+		    instance_cgroupless(w->rep.candidate))
+			return true;
+		for (size_t j = 0; j < w->rep.ndraining; j++)
+			if (instance_cgroupless(w->rep.draining[j]))
+				return true;
+	}
+	return false;
+}
+
 void
 program_sample(struct program *p)
 {
@@ -289,7 +314,7 @@ program_sample(struct program *p)
 	pid_t *known = NULL;
 
 	/* Without cgroups the trees come from one scan of /proc. */
-	if (!p->sv->cg_usable) {
+	if (program_cgroupless(p)) {
 		proc_scan(&table);
 		tp = &table;
 		known = pool_instance_pids(p->pool, &nknown);
