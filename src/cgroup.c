@@ -278,30 +278,70 @@ cgroup_stat_value(const char *text, const char *key, uint64_t *out)
 }
 
 int
-cgroup_memory(const struct cgroup_root *root, const char *dir,
-    uint64_t *working_set, uint64_t *usage)
+cgroup_usage_open(const struct cgroup_root *root, const char *dir)
+{
+	char *file = join(dir, root->version == CGROUP_V2 ? "memory.current" :
+	    "memory.usage_in_bytes");
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+
+	free(file);
+	return fd;
+}
+
+static int
+usage_read(int fd, uint64_t *usage)
+{
+	char buf[32];
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	*usage = strtoull(buf, NULL, 10);
+	return 0;
+}
+
+static uint64_t
+inactive_read(const struct cgroup_root *root, const char *dir)
 {
 	bool v2 = root->version == CGROUP_V2;
-	char *file, *text;
+	char *file = join(dir, "memory.stat"), *text;
 	uint64_t inactive = 0;
 
-	file = join(dir, v2 ? "memory.current" : "memory.usage_in_bytes");
 	text = read_file_text(file, NULL);
 	free(file);
 	if (text == NULL)
-		return -1;
-	*usage = strtoull(text, NULL, 10);
+		return 0;
+	/* v1's total_ figure includes children; the leaf has none. */
+	if (cgroup_stat_value(text, v2 ? "inactive_file" :
+	    "total_inactive_file", &inactive) != 0)
+		cgroup_stat_value(text, "inactive_file", &inactive);
 	free(text);
-	file = join(dir, "memory.stat");
-	text = read_file_text(file, NULL);
-	free(file);
-	if (text != NULL) {
-		/* v1's total_ figure includes children; the leaf has none. */
-		if (cgroup_stat_value(text, v2 ? "inactive_file" :
-		    "total_inactive_file", &inactive) != 0)
-			cgroup_stat_value(text, "inactive_file", &inactive);
-		free(text);
-	}
+	return inactive;
+}
+
+int
+cgroup_memory(const struct cgroup_root *root, const char *dir,
+    struct cgroup_meter *m, uint64_t stat_at, uint64_t *working_set,
+    uint64_t *usage)
+{
+	int fd = m != NULL && m->usage_fd >= 0 ? m->usage_fd :
+	    cgroup_usage_open(root, dir), rc;
+	uint64_t inactive;
+
+	if (fd < 0)
+		return -1;
+	rc = usage_read(fd, usage);
+	if (m == NULL || fd != m->usage_fd)
+		close(fd);
+	if (rc != 0)
+		return -1;
+	if (m == NULL || *usage >= stat_at)
+		inactive = inactive_read(root, dir);
+	else
+		inactive = m->inactive;
+	if (m != NULL)
+		m->inactive = inactive;
 	*working_set = inactive < *usage ? *usage - inactive : 0;
 	return 0;
 }
@@ -358,12 +398,8 @@ cgroup_threshold_eventfd(const struct cgroup_root *root, const char *dir,
 	int efd, ufd;
 	pid_t pid;
 
-	if (root->version != CGROUP_V1)
-		return -1;
-	file = join(dir, "memory.usage_in_bytes");
-	ufd = open(file, O_RDONLY | O_CLOEXEC);
-	free(file);
-	if (ufd < 0)
+	if (root->version != CGROUP_V1 ||
+	    (ufd = cgroup_usage_open(root, dir)) < 0)
 		return -1;
 	if ((efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
 		close(ufd);

@@ -49,9 +49,25 @@ char *cgroup_create(const struct cgroup_root *, const char *name);
 char *cgroup_procs_file(const char *dir);
 /* The pids in the cgroup; returns how many, -1 on error. */
 ssize_t cgroup_pids(const char *dir, pid_t **pids);
-/* Working set: usage - inactive file cache (kubelet's figure). */
+/*
+ * What a worker's sampler keeps of its cgroup: the usage file
+ * (memory.current, memory.usage_in_bytes) opened once and read with
+ * pread, and the inactive file cache from the last memory.stat.
+ */
+struct cgroup_meter {
+	int usage_fd;		/* cgroup_usage_open, or -1 */
+	uint64_t inactive;
+};
+int cgroup_usage_open(const struct cgroup_root *, const char *dir);
+/*
+ * Working set: usage - inactive file cache (kubelet's figure).  With a
+ * meter, usage comes from its open file (or one opened for this read) and
+ * memory.stat is read only when usage is at least stat_at, the meter
+ * keeping the inactive figure between; without one, both are read now.
+ */
 int cgroup_memory(const struct cgroup_root *, const char *dir,
-    uint64_t *working_set, uint64_t *usage);
+    struct cgroup_meter *, uint64_t stat_at, uint64_t *working_set,
+    uint64_t *usage);
 /* Parses "key value" lines of memory.stat for key. */
 int cgroup_stat_value(const char *text, const char *key, uint64_t *out);
 /* SIGKILL to every member (cgroup.kill on v2 when there is one). */

@@ -222,6 +222,8 @@ instance_destroy(struct instance *in)
 		supervisor_remove_cgroup(sv, in->cgroup);
 		free(in->cgroup);
 	}
+	if (in->meter.usage_fd >= 0)
+		close(in->meter.usage_fd);
 	free(in->status_text);
 	free(in->tree);
 	free(in);
@@ -337,8 +339,38 @@ instance_env(struct instance *in, const struct passwd *pw)
 	return v.v;
 }
 
+/*
+ * Asks the kernel (cgroup v1) to say when the instance crosses
+ * memory_limit, from its spawn on: a leak that grows with traffic can
+ * cross the limit between two samples, and the event makes leashd look at
+ * once.  Registering costs the kernel an RCU grace period (15-20 ms), so
+ * a short-lived child of leashd registers it; the loop never waits.
+ */
+static void
+instance_arm_threshold(struct instance *in)
+{
+	struct supervisor *sv = in->sv;
+	uint64_t limit = in->spec->cfg->memory_limit;
+	pid_t helper;
+	int efd;
+
+	if (in->cgroup == NULL || limit == 0 || sv->cg.version != CGROUP_V1)
+		return;
+	if ((efd = cgroup_threshold_eventfd(&sv->cg, in->cgroup, limit,
+	    &helper)) < 0)
+		return;
+	if (!spawn_fd_keepable(efd)) {
+		/* Few fds left: samples alone watch this one. */
+		close(efd);
+		return;
+	}
+	ev_io_set(&in->threshold, efd, EV_READ);
+	ev_io_start(sv->loop, &in->threshold);
+}
+
 /* Puts a fresh instance in its own cgroup, with the kernel's help for
- * memory_limit (threshold event) and memory_max (hard limit). */
+ * memory_limit (threshold event) and memory_max (hard limit), and opens
+ * the file its samples read. */
 static void
 instance_cgroup(struct instance *in)
 {
@@ -363,30 +395,15 @@ instance_cgroup(struct instance *in)
 			log_warn("cgroup", "%s: cannot set the hard limit",
 			    in->spec->fullname);
 	}
-}
-
-/*
- * Asks the kernel (cgroup v1) to say when the instance crosses
- * memory_limit, from its spawn on: a leak that grows with traffic can
- * cross the limit between two samples, and the event makes leashd look at
- * once.  Registering costs the kernel an RCU grace period (15-20 ms), so
- * a short-lived child of leashd registers it; the loop never waits.
- */
-static void
-instance_arm_threshold(struct instance *in)
-{
-	struct supervisor *sv = in->sv;
-	uint64_t limit = in->spec->cfg->memory_limit;
-	pid_t helper;
-	int efd;
-
-	if (in->cgroup == NULL || limit == 0 || sv->cg.version != CGROUP_V1)
-		return;
-	if ((efd = cgroup_threshold_eventfd(&sv->cg, in->cgroup, limit,
-	    &helper)) < 0)
-		return;
-	ev_io_set(&in->threshold, efd, EV_READ);
-	ev_io_start(sv->loop, &in->threshold);
+	instance_arm_threshold(in);
+	/* Kept open when fds allow (after the threshold event, which counts
+	 * for more); otherwise each sample opens it. */
+	if (in->spec->source == MEMORY_CGROUP &&
+	    (in->meter.usage_fd = cgroup_usage_open(&sv->cg, in->cgroup)) >= 0 &&
+	    !spawn_fd_keepable(in->meter.usage_fd)) {
+		close(in->meter.usage_fd);
+		in->meter.usage_fd = -1;
+	}
 }
 
 
@@ -433,7 +450,7 @@ instance_spawn(struct supervisor *sv, struct instance_spec *spec,
 	in->hook = hook;
 	in->owner = owner;
 	in->role = role;
-	in->out.fd = in->err.fd = -1;
+	in->out.fd = in->err.fd = in->meter.usage_fd = -1;
 	snprintf(in->token, sizeof(in->token), "%d-%lu", (int)sv->self,
 	    ++sv->spawns);
 	ev_child_init(&in->child, child_cb, 0, 0);
@@ -457,7 +474,6 @@ instance_spawn(struct supervisor *sv, struct instance_spec *spec,
 	instance_cgroup(in);
 	if (in->cgroup != NULL)
 		r.cgroup_procs = procs = cgroup_procs_file(in->cgroup);
-	instance_arm_threshold(in);
 	for (char **n = cfg->socket_names; n != NULL && *n != NULL &&
 	    nfds < nitems(fds); n++) {
 		if ((fds[nfds] = listeners_fd(&sv->listeners, *n)) < 0) {
@@ -524,18 +540,46 @@ fail:
 	return NULL;
 }
 
+/*
+ * The working set, usage minus inactive file cache.  Usage is read at
+ * every sample, from a file kept open; memory.stat, ten times dearer for
+ * the kernel to print, only when usage is at least half the nearest limit
+ * (the working set is never above usage, so below that it cannot matter
+ * to a judgement), at the first sample, and every CGROUP_STAT_EVERY
+ * samples, for status.
+ */
+#define CGROUP_STAT_EVERY 16
+
+static int
+cgroup_sample(struct instance *in, uint64_t *bytes)
+{
+	const struct program_config *cfg = in->spec->cfg;
+	uint64_t usage, near = cfg->memory_limit, stat_at;
+
+	if (cfg->memory_max > 0 && (near == 0 || cfg->memory_max < near))
+		near = cfg->memory_max;
+	stat_at = in->mem.n == 0 || ++in->stat_age >= CGROUP_STAT_EVERY ? 0 :
+	    near > 0 ? near / 2 : UINT64_MAX;
+	if (cgroup_memory(&in->sv->cg, in->cgroup, &in->meter, stat_at, bytes,
+	    &usage) != 0)
+		return -1;
+	if (usage >= stat_at)
+		in->stat_age = 0;
+	return 0;
+}
+
 int
 instance_sample(struct instance *in, const struct proc_table *table,
     const pid_t *known, size_t nknown)
 {
 	struct supervisor *sv = in->sv;
 	enum memory_source source = in->spec->source;
-	uint64_t bytes = 0, usage;
+	uint64_t bytes = 0;
 
 	if (in->pid <= 0)
 		return -1;
 	if (source == MEMORY_CGROUP && in->cgroup != NULL) {
-		if (cgroup_memory(&sv->cg, in->cgroup, &bytes, &usage) != 0)
+		if (cgroup_sample(in, &bytes) != 0)
 			return -1;
 	} else {
 		const pid_t *tree = &in->pid;

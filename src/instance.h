@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "cgroup.h"
 #include "config.h"
 #include "memory.h"
 #include "output.h"
@@ -66,6 +67,8 @@ struct instance {
 	int drain_signal;	/* draining: what it was sent */
 	struct output out, err;
 	struct memory_history mem;
+	struct cgroup_meter meter; /* its cgroup's memory files */
+	unsigned stat_age;	/* samples since memory.stat was read */
 	pid_t *tree;		/* without a cgroup: its tree at the last tick */
 	size_t ntree;
 	unsigned over;		/* consecutive samples over (or heading over) */

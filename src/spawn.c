@@ -115,6 +115,7 @@ child_env(const struct spawn_request *r)
 
 static struct rlimit nofile_started;
 static bool nofile_raised;
+static rlim_t nofile_now;
 
 int
 spawn_raise_nofile(void)
@@ -129,7 +130,21 @@ spawn_raise_nofile(void)
 	if (setrlimit(RLIMIT_NOFILE, &raised) != 0)
 		return -1;
 	nofile_raised = true;
+	nofile_now = raised.rlim_cur;
 	return 0;
+}
+
+bool
+spawn_fd_keepable(int fd)
+{
+	struct rlimit rl;
+	rlim_t reserve;
+
+	if (nofile_now == 0)
+		nofile_now = getrlimit(RLIMIT_NOFILE, &rl) != 0 ? 1024 :
+		    rl.rlim_cur == RLIM_INFINITY ? (rlim_t)1 << 20 : rl.rlim_cur;
+	reserve = nofile_now / 8 > 256 ? nofile_now / 8 : 256;
+	return nofile_now > reserve && (rlim_t)fd < nofile_now - reserve;
 }
 
 /* Runs in the child; never returns. */

@@ -36,6 +36,15 @@ struct spawn_request {
 int spawn_raise_nofile(void);
 
 /*
+ * Whether fd, just opened for something leashd can do without (a usage
+ * file kept open, a threshold event), may be kept.  The kernel hands out
+ * the lowest free number, so keeping only those numbered below the limit
+ * less a reserve (an eighth of it, at least 256) leaves the reserve to
+ * what cannot do without: spawns' pipes, output, control clients.
+ */
+bool spawn_fd_keepable(int fd);
+
+/*
  * Returns the child's pid once it has exec'd.  On failure returns -1 with
  * a message in err (the failed child, if any, has been reaped).
  */

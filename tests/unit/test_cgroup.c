@@ -616,7 +616,7 @@ memory_case(enum cgroup_version v, const char *dir_rel, const char *usage,
 		snprintf(rel, sizeof(rel), "%s/memory.stat", dir_rel);
 		write_file(rel, stat);
 	}
-	rc = cgroup_memory(&root, dir, &ws, &us);
+	rc = cgroup_memory(&root, dir, NULL, 0, &ws, &us);
 	if (want_rc != 0)
 		ok(rc == want_rc, "memory %s: fails (rc %d)", what, rc);
 	else
@@ -1025,7 +1025,7 @@ test_real_v1(void)
 	if (c != 'a')
 		goto kill_child;
 
-	rc = cgroup_memory(&root, leaf, &ws, &us);
+	rc = cgroup_memory(&root, leaf, NULL, 0, &ws, &us);
 	ok(rc == 0 && ws >= 15 * MiB && us >= ws,
 	    "real: working set >= 15 MiB (rc %d, working set %llu, usage %llu)",
 	    rc, (unsigned long long)ws, (unsigned long long)us), done++;
