@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -391,37 +390,16 @@ cgroup_set_limit(const struct cgroup_root *root, const char *dir,
 }
 
 int
-cgroup_threshold_eventfd(const struct cgroup_root *root, const char *dir,
-    uint64_t bytes, pid_t *helper)
+cgroup_threshold_register(const char *dir, int efd, int ufd, uint64_t bytes)
 {
-	char *file, line[96];
-	int efd, ufd;
-	pid_t pid;
+	char *file = join(dir, "cgroup.event_control"), line[96];
+	int rc;
 
-	if (root->version != CGROUP_V1 ||
-	    (ufd = cgroup_usage_open(root, dir)) < 0)
-		return -1;
-	if ((efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
-		close(ufd);
-		return -1;
-	}
 	snprintf(line, sizeof(line), "%d %d %llu", efd, ufd,
 	    (unsigned long long)bytes);
-	file = join(dir, "cgroup.event_control");
-	if (helper != NULL && (pid = fork()) >= 0) {
-		/* The fd numbers in line are the same in the child's table,
-		 * and refer to the same eventfd. */
-		if (pid == 0)
-			_exit(write_text(file, line) == 0 ? 0 : 1);
-		*helper = pid;
-	} else if (write_text(file, line) != 0) {
-		close(efd);
-		efd = -1;
-	}
+	rc = write_text(file, line);
 	free(file);
-	/* The kernel holds its own reference to the usage file. */
-	close(ufd);
-	return efd;
+	return rc;
 }
 
 int

@@ -75,14 +75,13 @@ int cgroup_kill(const struct cgroup_root *, const char *dir);
 /* The kernel's hard limit: memory.max or memory.limit_in_bytes. */
 int cgroup_set_limit(const struct cgroup_root *, const char *dir, uint64_t);
 /*
- * v1 only: an eventfd that becomes readable when usage crosses bytes
- * (cgroup.event_control).  Returns the fd or -1.  The kernel's
- * registration waits for an RCU grace period (15-20 ms here); with helper
- * non-NULL a forked child of the caller does that waiting, its pid in
- * *helper (the caller reaps it), and the event works once it has exited.
+ * v1 only: asks for efd (an eventfd) to become readable when the usage
+ * read through ufd (cgroup_usage_open) crosses bytes, by a write to
+ * cgroup.event_control.  The write waits for an RCU grace period (15-20
+ * ms here): leashd has it done by a child (spawn_threshold).
  */
-int cgroup_threshold_eventfd(const struct cgroup_root *, const char *dir,
-    uint64_t bytes, pid_t *helper);
+int cgroup_threshold_register(const char *dir, int efd, int ufd,
+    uint64_t bytes);
 /* rmdir; fails while members remain. */
 int cgroup_remove(const char *dir);
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -344,26 +345,36 @@ instance_env(struct instance *in, const struct passwd *pw)
  * memory_limit, from its spawn on: a leak that grows with traffic can
  * cross the limit between two samples, and the event makes leashd look at
  * once.  Registering costs the kernel an RCU grace period (15-20 ms), so
- * a short-lived child of leashd registers it; the loop never waits.
+ * a short-lived child registers it (spawn_threshold); the loop never
+ * waits.
  */
 static void
 instance_arm_threshold(struct instance *in)
 {
 	struct supervisor *sv = in->sv;
 	uint64_t limit = in->spec->cfg->memory_limit;
-	pid_t helper;
-	int efd;
+	int efd, ufd;
 
-	if (in->cgroup == NULL || limit == 0 || sv->cg.version != CGROUP_V1)
+	if (limit == 0 || sv->cg.version != CGROUP_V1)
 		return;
-	if ((efd = cgroup_threshold_eventfd(&sv->cg, in->cgroup, limit,
-	    &helper)) < 0)
+	if ((efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
 		return;
 	if (!spawn_fd_keepable(efd)) {
 		/* Few fds left: samples alone watch this one. */
 		close(efd);
 		return;
 	}
+	if ((ufd = cgroup_usage_open(&sv->cg, in->cgroup)) < 0) {
+		close(efd);
+		return;
+	}
+	spawn_threshold(in->cgroup, efd, ufd, limit);
+	/* Kept for samples when fds allow (after the threshold event, which
+	 * counts for more). */
+	if (in->spec->source == MEMORY_CGROUP && spawn_fd_keepable(ufd))
+		in->meter.usage_fd = ufd;
+	else
+		close(ufd);
 	ev_io_set(&in->threshold, efd, EV_READ);
 	ev_io_start(sv->loop, &in->threshold);
 }
@@ -396,9 +407,9 @@ instance_cgroup(struct instance *in)
 			    in->spec->fullname);
 	}
 	instance_arm_threshold(in);
-	/* Kept open when fds allow (after the threshold event, which counts
-	 * for more); otherwise each sample opens it. */
-	if (in->spec->source == MEMORY_CGROUP &&
+	/* Samples read the usage file kept open when fds allow, otherwise
+	 * one opened for each read. */
+	if (in->meter.usage_fd < 0 && in->spec->source == MEMORY_CGROUP &&
 	    (in->meter.usage_fd = cgroup_usage_open(&sv->cg, in->cgroup)) >= 0 &&
 	    !spawn_fd_keepable(in->meter.usage_fd)) {
 		close(in->meter.usage_fd);

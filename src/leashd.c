@@ -227,6 +227,7 @@ leashd_sweep(struct leashd *d)
 	ev_tstamp until = ev_time() + EXIT_SWEEP_SECONDS;
 	size_t killed;
 
+	spawn_stop_spawner();
 	do {
 		while (waitpid(-1, NULL, WNOHANG) > 0)
 			;

@@ -9,6 +9,7 @@
 #define LEASH_SPAWN_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct spawn_request {
@@ -46,8 +47,21 @@ bool spawn_fd_keepable(int fd);
 
 /*
  * Returns the child's pid once it has exec'd.  On failure returns -1 with
- * a message in err (the failed child, if any, has been reaped).
+ * a message in err (the failed child, if any, has been reaped).  The child
+ * is started by the spawner (spawn.c) when it can be, by a fork of the
+ * caller otherwise; either way it is the caller's child.
  */
 pid_t spawn(const struct spawn_request *, char *err, size_t errlen);
+
+/*
+ * Registers a cgroup v1 threshold event (cgroup_threshold_register) in a
+ * short-lived child, so the caller never waits for the kernel's RCU grace
+ * period: efd becomes readable once the event works and usage crosses
+ * bytes.  The caller keeps its fds and may close them at once.
+ */
+void spawn_threshold(const char *dir, int efd, int ufd, uint64_t bytes);
+
+/* Stops the spawner (before a last sweep of leftover children). */
+void spawn_stop_spawner(void);
 
 #endif

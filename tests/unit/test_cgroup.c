@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -768,11 +769,9 @@ test_set_limit(void)
 	    !exists(tpath("limit/none/memory.limit_in_bytes")),
 	    "set_limit v1 without memory.limit_in_bytes fails and creates nothing");
 
-	ok(cgroup_threshold_eventfd(&v2, tpath("limit/v2"), MiB, NULL) == -1,
-	    "threshold_eventfd is v1 only");
 	write_file("limit/v1/memory.usage_in_bytes", "0\n");
-	ok(cgroup_threshold_eventfd(&v1, tpath("limit/v1"), MiB, NULL) == -1,
-	    "threshold_eventfd fails without cgroup.event_control");
+	ok(cgroup_threshold_register(tpath("limit/v1"), 0, 0, MiB) == -1,
+	    "threshold_register fails without cgroup.event_control");
 }
 
 /* A child that waits on a pipe until killed; returns its pid. */
@@ -929,7 +928,7 @@ test_real_v1(void)
 {
 	struct cgroup_root root;
 	char why[512], name[64], *leaf = NULL, *got;
-	int up[2] = { -1, -1 }, down[2] = { -1, -1 }, efd = -1, rc, c;
+	int up[2] = { -1, -1 }, down[2] = { -1, -1 }, efd = -1, ufd, rc, c;
 	int status = 0, done = 0;
 	uint64_t ws = 0, us = 0, count = 0;
 	pid_t child = -1, *pids = NULL;
@@ -1010,7 +1009,15 @@ test_real_v1(void)
 	free(pids);
 	pids = NULL;
 
-	efd = cgroup_threshold_eventfd(&root, leaf, 10 * MiB, NULL);
+	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	ufd = cgroup_usage_open(&root, leaf);
+	if (efd >= 0 && (ufd < 0 ||
+	    cgroup_threshold_register(leaf, efd, ufd, 10 * MiB) != 0)) {
+		close(efd);
+		efd = -1;
+	}
+	if (ufd >= 0)
+		close(ufd);
 	ok(efd >= 0, "real: threshold eventfd at 10 MiB (%s)",
 	    efd >= 0 ? "ok" : strerror(errno)), done++;
 	ok(efd < 0 || !readable_by(efd, now_ms()),
