@@ -57,7 +57,7 @@ instance_arm(struct instance *in, double after)
  */
 static size_t
 instance_tree(struct instance *in, const struct proc_table *table,
-    const pid_t *known, size_t nknown, pid_t **pids)
+    pid_t **pids)
 {
 	ssize_t n;
 
@@ -69,8 +69,7 @@ instance_tree(struct instance *in, const struct proc_table *table,
 	}
 	if (table == NULL)
 		table = supervisor_proc_table(in->sv);
-	return proc_tree(table, in->sv->self, in->pgid, in->token, known,
-	    nknown, pids);
+	return proc_tree(table, in->sv->self, in->pgid, in->token, pids);
 }
 
 void
@@ -85,7 +84,7 @@ instance_signal(struct instance *in, int sig, bool group)
 		return;
 	if (sig == SIGKILL && in->cgroup != NULL)
 		cgroup_kill(&in->sv->cg, in->cgroup);
-	n = instance_tree(in, NULL, NULL, 0, &pids);
+	n = instance_tree(in, NULL, &pids);
 	for (size_t i = 0; i < n; i++) {
 		struct proc_entry e;
 		if (in->pid > 0 && proc_read_stat(pids[i], &e) == 0 &&
@@ -100,7 +99,7 @@ bool
 instance_tree_empty(struct instance *in)
 {
 	pid_t *pids;
-	size_t n = instance_tree(in, NULL, NULL, 0, &pids);
+	size_t n = instance_tree(in, NULL, &pids);
 
 	free(pids);
 	return n == 0;
@@ -111,7 +110,7 @@ instance_leftovers(struct instance *in)
 {
 	const struct program_config *cfg = in->spec->cfg;
 	pid_t *pids;
-	size_t n = instance_tree(in, NULL, NULL, 0, &pids);
+	size_t n = instance_tree(in, NULL, &pids);
 
 	if (n > 0)
 		supervisor_add_strays(in->sv, pids, n, cfg->stopsignal,
@@ -580,8 +579,7 @@ cgroup_sample(struct instance *in, uint64_t *bytes)
 }
 
 int
-instance_sample(struct instance *in, const struct proc_table *table,
-    const pid_t *known, size_t nknown)
+instance_sample(struct instance *in, const struct proc_table *table)
 {
 	struct supervisor *sv = in->sv;
 	enum memory_source source = in->spec->source;
@@ -599,16 +597,12 @@ instance_sample(struct instance *in, const struct proc_table *table,
 		int rc;
 
 		if (in->cgroup != NULL) {
-			n = instance_tree(in, NULL, NULL, 0, &members);
+			n = instance_tree(in, NULL, &members);
 			tree = members;
 		} else {
 			if (table != NULL) {
 				free(in->tree);
-				in->ntree = instance_tree(in, table, known,
-				    nknown, &in->tree);
-				/* Sized for the whole table: kept, so trimmed. */
-				in->tree = xrealloc(in->tree,
-				    (in->ntree + 1) * sizeof(*in->tree));
+				in->ntree = instance_tree(in, table, &in->tree);
 			}
 			if (in->tree != NULL) {
 				tree = in->tree;

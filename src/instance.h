@@ -105,15 +105,14 @@ void instance_drain(struct instance *, int sig, double timeout);
  * else the timer is armed to look again soon. */
 bool instance_drained(struct instance *);
 /*
- * Reads its memory and records the sample.  table, known: a sampling
- * tick's one scan of /proc, shared by the instances of a program.  NULL
+ * Reads its memory and records the sample.  table: a sampling tick's one
+ * scan of /proc (with its strays), shared by the instances of a program.  NULL
  * between ticks (a worker's own look, a takeover): an instance without a
  * cgroup is then measured over the tree found at its last tick, its own
  * pid before the first, so that a look costs no scan of /proc.  Returns
  * -1 when it could not be read (it is gone meanwhile: no news).
  */
-int instance_sample(struct instance *, const struct proc_table *table,
-    const pid_t *known, size_t nknown);
+int instance_sample(struct instance *, const struct proc_table *table);
 /* "exit status 1", "terminated by SIGKILL". */
 void instance_describe_status(int status, char *buf, size_t len);
 /* sd_notify messages from its tree (notify.c). */

@@ -37,6 +37,75 @@ proc_read_stat(pid_t pid, struct proc_entry *e)
 	return 0;
 }
 
+static int
+entry_compare(const void *a, const void *b)
+{
+	return pid_compare(&((const struct proc_entry *)a)->pid,
+	    &((const struct proc_entry *)b)->pid);
+}
+
+/* qsort has no context argument: the table being indexed. */
+static const struct proc_table *indexing;
+
+static int
+ppid_compare(const void *a, const void *b)
+{
+	return pid_compare(&indexing->p[*(const size_t *)a].ppid,
+	    &indexing->p[*(const size_t *)b].ppid);
+}
+
+static int
+pgid_compare(const void *a, const void *b)
+{
+	return pid_compare(&indexing->p[*(const size_t *)a].pgid,
+	    &indexing->p[*(const size_t *)b].pgid);
+}
+
+static void
+proc_index(struct proc_table *t)
+{
+	qsort(t->p, t->n, sizeof(*t->p), entry_compare);
+	t->by_ppid = xrealloc(t->by_ppid, (t->n + 1) * sizeof(size_t));
+	t->by_pgid = xrealloc(t->by_pgid, (t->n + 1) * sizeof(size_t));
+	for (size_t i = 0; i < t->n; i++)
+		t->by_ppid[i] = t->by_pgid[i] = i;
+	indexing = t;
+	qsort(t->by_ppid, t->n, sizeof(size_t), ppid_compare);
+	qsort(t->by_pgid, t->n, sizeof(size_t), pgid_compare);
+	indexing = NULL;
+}
+
+static const struct proc_entry *
+proc_find(const struct proc_table *t, pid_t pid)
+{
+	struct proc_entry key = { .pid = pid };
+
+	return t->n == 0 ? NULL :
+	    bsearch(&key, t->p, t->n, sizeof(*t->p), entry_compare);
+}
+
+/* The entries whose field (ppid or pgid, through idx) is v: [*lo, *hi). */
+static void
+proc_range(const struct proc_table *t, const size_t *idx, bool ppid, pid_t v,
+    size_t *lo, size_t *hi)
+{
+	size_t a = 0, b = t->n, m;
+
+#define FIELD(i) (ppid ? t->p[idx[i]].ppid : t->p[idx[i]].pgid)
+	while (a < b) {
+		m = a + (b - a) / 2;
+		if (FIELD(m) < v)
+			a = m + 1;
+		else
+			b = m;
+	}
+	*lo = a;
+	for (b = a; b < t->n && FIELD(b) == v; b++)
+		;
+#undef FIELD
+	*hi = b;
+}
+
 int
 proc_scan(struct proc_table *t)
 {
@@ -46,7 +115,7 @@ proc_scan(struct proc_table *t)
 	char *end;
 	long pid;
 
-	t->n = 0;
+	t->n = t->nstrays = 0;
 	if ((dir = opendir("/proc")) == NULL)
 		return -1;
 	while ((de = readdir(dir)) != NULL) {
@@ -62,6 +131,7 @@ proc_scan(struct proc_table *t)
 		t->p[t->n++] = e;
 	}
 	closedir(dir);
+	proc_index(t);
 	return 0;
 }
 
@@ -69,30 +139,30 @@ void
 proc_table_free(struct proc_table *t)
 {
 	free(t->p);
+	free(t->by_ppid);
+	free(t->by_pgid);
+	free(t->strays);
 	memset(t, 0, sizeof(*t));
 }
 
-bool
-proc_environ_has(pid_t pid, const char *key, const char *value)
+/* The value of TOKEN_KEY in /proc/PID/environ, or "" (truncated to len). */
+static void
+proc_token(pid_t pid, char *token, size_t len)
 {
-	char path[64], *buf, *p, *want;
-	size_t len, wlen;
-	bool found = false;
+	char path[64], *buf, *p;
+	size_t n, klen = strlen(TOKEN_KEY "=");
 
+	token[0] = '\0';
 	snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
-	if ((buf = read_file_text(path, &len)) == NULL)
-		return false;
-	want = xasprintf("%s=%s", key, value);
-	wlen = strlen(want);
-	for (p = buf; p < buf + len; p += strlen(p) + 1) {
-		if (strlen(p) == wlen && memcmp(p, want, wlen) == 0) {
-			found = true;
+	if ((buf = read_file_text(path, &n)) == NULL)
+		return;
+	for (p = buf; p < buf + n; p += strlen(p) + 1) {
+		if (strncmp(p, TOKEN_KEY "=", klen) == 0) {
+			snprintf(token, len, "%s", p + klen);
 			break;
 		}
 	}
-	free(want);
 	free(buf);
-	return found;
 }
 
 static bool
@@ -113,11 +183,7 @@ descends_from(const struct proc_table *t, const struct proc_entry *e,
 	for (size_t depth = 0; depth < t->n && e != NULL; depth++) {
 		if (e->ppid == self)
 			return true;
-		const struct proc_entry *up = NULL;
-		for (size_t i = 0; i < t->n; i++)
-			if (t->p[i].pid == e->ppid)
-				up = &t->p[i];
-		e = up;
+		e = proc_find(t, e->ppid);
 	}
 	return false;
 }
@@ -130,35 +196,70 @@ pid_compare(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+void
+proc_read_strays(struct proc_table *t, pid_t self, const pid_t *known,
+    size_t nknown)
+{
+	size_t lo, hi;
+
+	proc_range(t, t->by_ppid, true, self, &lo, &hi);
+	t->strays = xrealloc(t->strays, (hi - lo + 1) * sizeof(*t->strays));
+	t->nstrays = 0;
+	for (size_t i = lo; i < hi; i++) {
+		struct proc_stray *s = &t->strays[t->nstrays];
+		s->pid = t->p[t->by_ppid[i]].pid;
+		if (known != NULL && bsearch(&s->pid, known, nknown,
+		    sizeof(pid_t), pid_compare) != NULL)
+			continue;
+		proc_token(s->pid, s->token, sizeof(s->token));
+		t->nstrays++;
+	}
+}
+
+/* Adds pid to v (of n, room for cap) unless it is there already. */
+static void
+tree_add(pid_t **v, size_t *n, size_t *cap, pid_t pid)
+{
+	if (pid_in(*v, *n, pid))
+		return;
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 8;
+		*v = xrealloc(*v, *cap * sizeof(**v));
+	}
+	(*v)[(*n)++] = pid;
+}
+
 size_t
 proc_tree(const struct proc_table *t, pid_t self, pid_t root,
-    const char *token, const pid_t *known, size_t nknown, pid_t **out)
+    const char *token, pid_t **out)
 {
-	pid_t *v = xcalloc(t->n + 1, sizeof(*v));
-	size_t n = 0, before;
+	const struct proc_entry *e;
+	pid_t *v = NULL;
+	size_t n = 0, cap = 0, lo, hi;
 
-	for (size_t i = 0; i < t->n; i++) {
-		const struct proc_entry *e = &t->p[i];
-		if (e->pid == self)
-			continue;
-		if ((root > 0 && (e->pid == root || e->pgid == root) &&
-		    descends_from(t, e, self)) ||
-		    (e->ppid == self && token != NULL && (known == NULL ||
-		    bsearch(&e->pid, known, nknown, sizeof(pid_t),
-		    pid_compare) == NULL) &&
-		    proc_environ_has(e->pid, TOKEN_KEY, token)))
-			v[n++] = e->pid;
-	}
-	/* Close over descendants until nothing new is found. */
-	do {
-		before = n;
-		for (size_t i = 0; i < t->n; i++) {
-			const struct proc_entry *e = &t->p[i];
-			if (e->pid != self && pid_in(v, n, e->ppid) &&
-			    !pid_in(v, n, e->pid))
-				v[n++] = e->pid;
+	if (root > 0 && root != self) {
+		if ((e = proc_find(t, root)) != NULL && descends_from(t, e, self))
+			tree_add(&v, &n, &cap, root);
+		proc_range(t, t->by_pgid, false, root, &lo, &hi);
+		for (size_t i = lo; i < hi; i++) {
+			e = &t->p[t->by_pgid[i]];
+			if (e->pid != self && descends_from(t, e, self))
+				tree_add(&v, &n, &cap, e->pid);
 		}
-	} while (n != before);
+	}
+	for (size_t i = 0; token != NULL && *token != '\0' && i < t->nstrays;
+	    i++)
+		if (strcmp(t->strays[i].token, token) == 0)
+			tree_add(&v, &n, &cap, t->strays[i].pid);
+	/* Then the descendants of every member, found by the member. */
+	for (size_t k = 0; k < n; k++) {
+		proc_range(t, t->by_ppid, true, v[k], &lo, &hi);
+		for (size_t i = lo; i < hi; i++)
+			if (t->p[t->by_ppid[i]].pid != self)
+				tree_add(&v, &n, &cap, t->p[t->by_ppid[i]].pid);
+	}
+	if (v == NULL)
+		v = xcalloc(1, sizeof(*v));
 	*out = v;
 	return n;
 }

@@ -14,27 +14,45 @@ struct proc_entry {
 	pid_t pid, ppid, pgid;
 };
 
+/*
+ * A child of leashd that is not a worker's own process (a double-forked
+ * daemon re-parented to leashd, the spawner), with the token in its
+ * environment ("" when it has none), read once per scan.
+ */
+struct proc_stray {
+	pid_t pid;
+	char token[48];
+};
+
 struct proc_table {
-	struct proc_entry *p;
+	struct proc_entry *p;	/* sorted by pid */
 	size_t n, cap;
+	size_t *by_ppid, *by_pgid;	/* indices into p, by ppid, by pgid */
+	struct proc_stray *strays;	/* proc_read_strays */
+	size_t nstrays;
 };
 
 /* Reads ppid and pgid from /proc/PID/stat; -1 for a zombie or no process. */
 int proc_read_stat(pid_t, struct proc_entry *);
+/* Reads /proc into the table, indexed for proc_tree. */
 int proc_scan(struct proc_table *);
 void proc_table_free(struct proc_table *);
-/* True when /proc/PID/environ contains the exact string "key=value". */
-bool proc_environ_has(pid_t, const char *key, const char *value);
+/*
+ * Reads the token of each child of self that is not in known (sorted: the
+ * pids of the workers' own processes; NULL: none known), once per scan,
+ * for proc_tree; without it proc_tree finds no orphans.
+ */
+void proc_read_strays(struct proc_table *, pid_t self, const pid_t *known,
+    size_t nknown);
 /*
  * The pids of one worker's tree: root's process group (root is the
- * worker's first pid, which leads its group), the children of self whose
- * environment holds token, and all descendants of those.  known (sorted,
- * may be NULL) lists children of self that are some worker's own pid, so
- * their environment need not be read.  Returns the number found; *out is
- * allocated.
+ * worker's first pid, which leads its group) as far as it descends from
+ * self, the strays that carry token, and all descendants of those.  The
+ * cost is that of the tree, not of the table.  Returns the number found;
+ * *out is allocated.
  */
 size_t proc_tree(const struct proc_table *, pid_t self, pid_t root,
-    const char *token, const pid_t *known, size_t nknown, pid_t **out);
+    const char *token, pid_t **out);
 int pid_compare(const void *, const void *);
 
 #endif

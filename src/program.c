@@ -235,15 +235,14 @@ program_advance(struct program *p)
 }
 
 static void
-worker_sample_all(struct worker *w, const struct proc_table *tp,
-    const pid_t *known, size_t nknown)
+worker_sample_all(struct worker *w, const struct proc_table *tp)
 {
 	if (w->rep.candidate != NULL)
-		instance_sample(w->rep.candidate, tp, known, nknown);
+		instance_sample(w->rep.candidate, tp);
 	for (size_t j = 0; j < w->rep.ndraining; j++)
-		instance_sample(w->rep.draining[j], tp, known, nknown);
+		instance_sample(w->rep.draining[j], tp);
 	if (w->main != NULL)
-		instance_sample(w->main, tp, known, nknown);
+		instance_sample(w->main, tp);
 }
 
 /*
@@ -316,12 +315,13 @@ program_sample(struct program *p)
 	/* Without cgroups the trees come from one scan of /proc. */
 	if (program_cgroupless(p)) {
 		proc_scan(&table);
-		tp = &table;
 		known = pool_instance_pids(p->pool, &nknown);
+		proc_read_strays(&table, p->sv->self, known, nknown);
+		free(known);
+		tp = &table;
 	}
 	for (size_t i = 0; i < p->nworkers; i++)
-		worker_sample_all(&p->workers[i], tp, known, nknown);
-	free(known);
+		worker_sample_all(&p->workers[i], tp);
 	proc_table_free(&table);
 	program_schedule(p);
 	for (size_t i = 0; i < p->nworkers; i++)
@@ -348,7 +348,7 @@ look_cb(struct ev_loop *loop, ev_timer *t, int revents)
 
 	(void)loop;
 	(void)revents;
-	worker_sample_all(w, NULL, NULL, 0);
+	worker_sample_all(w, NULL);
 	worker_judge(p, w);
 	program_advance(p);
 }

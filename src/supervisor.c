@@ -129,6 +129,7 @@ supervisor_proc_table(struct supervisor *sv)
 	if (sv->procs.p == NULL || sv->procs_at != ev_now(sv->loop) ||
 	    sv->procs_iteration != ev_iteration(sv->loop)) {
 		proc_scan(&sv->procs);
+		proc_read_strays(&sv->procs, sv->self, NULL, 0);
 		sv->procs_at = ev_now(sv->loop);
 		sv->procs_iteration = ev_iteration(sv->loop);
 	}

@@ -361,9 +361,9 @@ replace_ready(struct worker *w)
 
 	worker_measure_ready(w, c);
 	if (cfg->memory_limit > 0 && r->reason == REASON_MEMORY) {
-		instance_sample(c, NULL, NULL, 0);
+		instance_sample(c, NULL);
 		if (old != NULL)
-			instance_sample(old, NULL, NULL, 0);
+			instance_sample(old, NULL);
 		cb = c->mem.current;
 		ob = old != NULL ? old->mem.current : UINT64_MAX;
 		t = replace_takeover(cfg, r->reason, ob, cb);

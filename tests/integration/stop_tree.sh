@@ -5,7 +5,8 @@
 # removed by a reload (leashd runs on, so its exit-time sweep cannot help);
 # that one dies of SIGTERM itself and leaves its TERM-proof grandchild
 # behind.  Then leashd's own SIGTERM: once leashd has exited nothing of the
-# tree is alive.
+# tree is alive.  stop_tree_proc.sh runs the same with use_cgroups = false,
+# where the tree is found in /proc (process group, descendants, token).
 here=$(cd "$(dirname "$0")" && pwd) && . "$here/lib.sh"
 
 tree=$DIR/tree.pids
@@ -13,6 +14,7 @@ rtree=$DIR/removed.pids
 cat >"$DIR/stubborn.part" <<EOF
 [leashd]
 childlogdir = $DIR/logs
+${STOP_TREE_LEASHD:-}
 
 [program:stubborn]
 command = $WORKER --ignore-term --children 2 --daemon --tree $tree
