@@ -32,7 +32,7 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 MiB = 1 << 20
 T0 = time.monotonic()
 FIGURES = ["rss", "spawn", "status", "sampling", "detect", "http", "churn",
-           "load"]
+           "load", "scale"]
 
 
 def say(msg):
@@ -733,6 +733,137 @@ def fig_idle(b, fig):
                 out["pm2"]["sampling"] = {"error": str(e)}
                 say(f"PM2 sampling: ERROR {e}")
     res["idle"] = out
+
+
+# ------------------------------------------------------------------ figure 10
+
+SCALE_SIZES = [1000, 5000, 10000]
+SCALE_TIMEOUT = 300
+
+
+def children_named(pid, comm):
+    """Pids of pid's children whose comm is comm."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                st = f.read()
+        except OSError:
+            continue
+        name = st[st.index("(") + 1:st.rindex(")")]
+        if name == comm and int(st[st.rindex(")") + 2:].split()[1]) == pid:
+            out.append(int(d))
+    return out
+
+
+def scale_session(b, sup, n, window, sampling):
+    """Everything figure 10 asks of one supervisor with n idle workers:
+    all RUNNING, own RSS, status latency, sampling CPU, stop."""
+    r = {"workers": n}
+    t, seen = poll_all_running(sup, n, SCALE_TIMEOUT, interval=0.5)
+    if t is None:
+        raise RuntimeError(f"only {seen} of {n} workers RUNNING after "
+                           f"{SCALE_TIMEOUT} s")
+    r["spawn_s"] = round(t, 3)
+    time.sleep(0.5 if b.quick else 3)
+    r["rss_kib"] = rss_kib(sup.pid)
+    cmd, env = sup.status_cmd()
+    r["status"] = time_calls(cmd, env, 3 if b.quick else 10)
+    if sampling is not None:
+        r["sampling"] = sampling(sup, n, window)
+    return r
+
+
+def fig_scale(b, fig):
+    """Figure 10: 1000 to 10,000 idle workers, memory_limit set, 1 s
+    interval, every memory source; the peers up to the largest pool each
+    can run (the first size that fails ends its ladder)."""
+    sizes = [100, 300] if b.quick else SCALE_SIZES
+    window = 1 if b.quick else 15
+    out = {"sizes": sizes, "window_s": window, "timeout_s": SCALE_TIMEOUT,
+           "leash": {}, "supervisord": {}, "pm2": {}}
+
+    def leash_sampling(L, n, w):
+        cpu, wall = cpu_window([L.pid], w)
+        return {"cpu_s": cpu, "wall_s": wall, "samples": n * wall / 1.0}
+
+    sources = [("cgroup", ""), ("rss", "use_cgroups = false"),
+               ("pss", "use_cgroups = false"), ("uss", "use_cgroups = false")]
+    for source, lextra in sources:
+        out["leash"][source] = {}
+        for n in sizes if source in ("cgroup", "rss") else sizes[-1:]:
+            L = None
+            try:
+                say(f"leash: {n} idle workers, memory_source = {source}")
+                L = Leash(b, f"leash-scale-{source}-{n}", leash_idle_body(
+                    b, n, "memory_limit = 64G\nmemory_interval = 1s\n"
+                    f"memory_source = {source}"), lextra)
+                L.start()
+                r = scale_session(b, L, n, window, leash_sampling)
+                sp = children_named(L.pid, "leashd-spawner")
+                r["spawner_rss_kib"] = rss_kib(sp[0]) if sp else None
+                timed_stop(L, r)
+                out["leash"][source][str(n)] = r
+            except Exception as e:
+                b.leash_failed = True
+                out["leash"][source][str(n)] = {"error": str(e)}
+                say(f"leash scale {source} {n}: ERROR {e}")
+                if L is not None:
+                    L.stop()
+
+    if "supervisord" not in b.results["skipped"]:
+        def memmon_sampling(S, n, w):
+            S.start_monitor(1 << 50, 1.0, restart=False)
+            time.sleep(1 if b.quick else 3)
+            t_a = time.time()
+            cpu, wall = cpu_window([S.pid, S.monitor.pid], w)
+            t_b = time.time()
+            ticks = sum(1 for k, t, _ in S.monitor_events()
+                        if k == "tick" and t_a <= t < t_b)
+            S.stop_monitor()
+            return {"cpu_s": cpu, "wall_s": wall, "samples": ticks * n,
+                    "ticks": ticks}
+        for n in sizes:
+            S = None
+            try:
+                say(f"supervisord: {n} idle workers")
+                S = Supervisord(b, f"supervisord-scale-{n}",
+                                supervisord_idle_programs(b, n))
+                S.start()
+                r = scale_session(b, S, n, window, memmon_sampling)
+                timed_stop(S, r)
+                out["supervisord"][str(n)] = r
+            except Exception as e:
+                out["supervisord"][str(n)] = {"error": str(e)}
+                say(f"supervisord scale {n}: ERROR {e}")
+                if S is not None:
+                    S.stop()
+                break
+
+    if "pm2" not in b.results["skipped"]:
+        def pm2_sampling(P, n, w):
+            cpu, wall = cpu_window([P.pid], w)
+            return {"cpu_s": cpu, "wall_s": wall, "samples": n * wall / 1.0}
+        for n in sizes:
+            P = None
+            try:
+                say(f"PM2: {n} idle workers, worker interval 1 s")
+                P = PM2(b, f"pm2-scale-{n}", {"PM2_WORKER_INTERVAL": "1000"})
+                P.start_daemon()
+                P.start(pm2_idle_apps(b, n, {"max_memory_restart": "64G"}),
+                        wait=False)
+                r = scale_session(b, P, n, window, pm2_sampling)
+                timed_stop(P, r)
+                out["pm2"][str(n)] = r
+            except Exception as e:
+                out["pm2"][str(n)] = {"error": str(e)}
+                say(f"PM2 scale {n}: ERROR {e}")
+                if P is not None:
+                    P.stop()
+                break
+    b.results["figures"]["scale"] = out
 
 
 # ------------------------------------------------------------------ figures 5-6
@@ -1889,6 +2020,49 @@ def report(b):
                 head[f"load_peak_{e['supervisor']}_"
                      f"{size_label(e['leak_per_request']).replace(' ', '')}"] = \
                     ratio(e["peak_ratio"], best.get(e["leak_per_request"]))
+    sc = F.get("scale")
+    if sc:
+        md.append("### 10. Scale: idle workers against the supervisor's cost "
+                  f"(memory_limit set, 1 s interval, {sc['window_s']} s "
+                  "windows)\n")
+        md.append("| supervisor, source | workers | all RUNNING (s) | "
+                  "CPU (% of a core) | per worker-sample (µs) | RSS (MiB) | "
+                  "status median (ms) | stop (s) |")
+        md.append("|---|---|---|---|---|---|---|---|")
+
+        def scale_rows(label, by_size):
+            for n, r in by_size.items():
+                if "error" in r:
+                    md.append(f"| {label} | {n} | stops here: "
+                              f"{r['error'][:70]} | | | | | |")
+                    continue
+                sm = r.get("sampling") or {}
+                pct = 100 * sm["cpu_s"] / sm["wall_s"] if sm else None
+                us = (1e6 * sm["cpu_s"] / sm["samples"]
+                      if sm and sm.get("samples") else None)
+                rss = r["rss_kib"] / 1024 if r.get("rss_kib") else None
+                if r.get("spawner_rss_kib"):
+                    rss_s = (f"{rss:.1f} (+ spawner "
+                             f"{r['spawner_rss_kib'] / 1024:.1f})")
+                else:
+                    rss_s = fmt(rss, "", 1)
+                md.append(f"| {label} | {n} | {fmt(r['spawn_s'])} | "
+                          f"{fmt(pct)} | {fmt(us)} | {rss_s} | "
+                          f"{fmt(r['status']['median_ms'], '', 1)} | "
+                          f"{fmt(r.get('stop_s'))} |")
+        for source, by_size in sc["leash"].items():
+            scale_rows(f"leash, {source}", by_size)
+        if sc["supervisord"]:
+            scale_rows("supervisord + memmon (rss, 1 s)", sc["supervisord"])
+        if sc["pm2"]:
+            scale_rows("PM2 (pidusage, 1 s)", sc["pm2"])
+        md.append("")
+        big = str(sc["sizes"][-1])
+        lr = sc["leash"].get("cgroup", {}).get(big, {}).get("spawn_s")
+        for peer in ("supervisord", "pm2"):
+            pr = sc[peer].get(big, {}).get("spawn_s")
+            if lr and pr:
+                head[f"scale_spawn_{peer}"] = ratio(pr, lr)
     if R["skipped"]:
         md.append("Skipped: " + "; ".join(f"{k}: {v}" for k, v in
                                            R["skipped"].items()))
@@ -1969,7 +2143,8 @@ def main():
                  ("detect", {"detect"}, fig_detect),
                  ("http", {"http"}, fig_http),
                  ("churn", {"churn"}, fig_churn),
-                 ("load", {"load"}, fig_load)]
+                 ("load", {"load"}, fig_load),
+                 ("scale", {"scale"}, fig_scale)]
         for name, keys, fn in steps:
             if set(fig) & keys:
                 b.results["load"][name] = {"loadavg": loadavg()}
