@@ -13,6 +13,8 @@
  *   --eprint TEXT       write TEXT and a newline to stderr at start
  *   --spew BYTES        write BYTES bytes of 'x' lines to stdout at start
  *   --env NAME          print NAME=value of an environment variable
+ *   --groups            print our real gid and supplementary group ids on
+ *                       one line, as id -G does
  *
  * Memory (BYTES takes a K, M or G suffix, powers of 1024):
  *   --grow BYTES        allocate and touch BYTES more every --tick (a leak)
@@ -251,6 +253,19 @@ memory_loop(size_t grow, double tick, size_t plateau, size_t hold,
 	}
 }
 
+static void
+print_groups(void)
+{
+	gid_t g[256], gid = getgid();
+	int n = getgroups(256, g);
+
+	printf("%d", (int)gid);
+	for (int i = 0; i < n; i++)
+		if (g[i] != gid)
+			printf(" %d", (int)g[i]);
+	printf("\n");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -266,6 +281,7 @@ main(int argc, char **argv)
 		{ "eprint", required_argument, NULL, 'E' },
 		{ "spew", required_argument, NULL, 's' },
 		{ "env", required_argument, NULL, 'v' },
+		{ "groups", no_argument, NULL, 'G' },
 		{ "grow", required_argument, NULL, 'g' },
 		{ "tick", required_argument, NULL, 'T' },
 		{ "plateau", required_argument, NULL, 'P' },
@@ -297,6 +313,7 @@ main(int argc, char **argv)
 		case 's': spew = atol(optarg); break;
 		case 'v': printf("%s=%s\n", optarg,
 		    getenv(optarg) ? getenv(optarg) : "(unset)"); break;
+		case 'G': print_groups(); break;
 		case 'g': grow = parse_bytes(optarg); break;
 		case 'T': tick = atof(optarg); break;
 		case 'P': plateau = parse_bytes(optarg); break;

@@ -22,7 +22,7 @@ command = $WORKER
 startsecs = 0.2
 
 [program:grouped]
-command = /bin/sh -c 'id -G; exec sleep 600'
+command = $WORKER --groups
 user = ${guser:-nobody}
 startsecs = 0.2
 stdout_logfile = $DIR/grouped.out
