@@ -776,6 +776,32 @@ def scale_session(b, sup, n, window, sampling):
     return r
 
 
+def scale_ladder(b, label, start, sizes, window, sampling, peer):
+    """scale_session at each size for one supervisor, start(n) giving it
+    started; a peer's ladder ends at the first size it cannot run."""
+    out = {}
+    for n in sizes:
+        sup = None
+        try:
+            say(f"{label}: {n} idle workers")
+            sup = start(n)
+            r = scale_session(b, sup, n, window, sampling)
+            if isinstance(sup, Leash):
+                sp = children_named(sup.pid, "leashd-spawner")
+                r["spawner_rss_kib"] = rss_kib(sp[0]) if sp else None
+            timed_stop(sup, r)
+            out[str(n)] = r
+        except Exception as e:
+            out[str(n)] = {"error": str(e)}
+            say(f"{label} {n}: ERROR {e}")
+            if sup is not None:
+                sup.stop()
+            if peer:
+                break
+            b.leash_failed = True
+    return out
+
+
 def fig_scale(b, fig):
     """Figure 10: 1000 to 10,000 idle workers, memory_limit set, 1 s
     interval, every memory source; the peers up to the largest pool each
@@ -785,33 +811,23 @@ def fig_scale(b, fig):
     out = {"sizes": sizes, "window_s": window, "timeout_s": SCALE_TIMEOUT,
            "leash": {}, "supervisord": {}, "pm2": {}}
 
-    def leash_sampling(L, n, w):
-        cpu, wall = cpu_window([L.pid], w)
+    def own_sampling(sup, n, w):
+        cpu, wall = cpu_window([sup.pid], w)
         return {"cpu_s": cpu, "wall_s": wall, "samples": n * wall / 1.0}
 
-    sources = [("cgroup", ""), ("rss", "use_cgroups = false"),
-               ("pss", "use_cgroups = false"), ("uss", "use_cgroups = false")]
-    for source, lextra in sources:
-        out["leash"][source] = {}
-        for n in sizes if source in ("cgroup", "rss") else sizes[-1:]:
-            L = None
-            try:
-                say(f"leash: {n} idle workers, memory_source = {source}")
-                L = Leash(b, f"leash-scale-{source}-{n}", leash_idle_body(
-                    b, n, "memory_limit = 64G\nmemory_interval = 1s\n"
-                    f"memory_source = {source}"), lextra)
-                L.start()
-                r = scale_session(b, L, n, window, leash_sampling)
-                sp = children_named(L.pid, "leashd-spawner")
-                r["spawner_rss_kib"] = rss_kib(sp[0]) if sp else None
-                timed_stop(L, r)
-                out["leash"][source][str(n)] = r
-            except Exception as e:
-                b.leash_failed = True
-                out["leash"][source][str(n)] = {"error": str(e)}
-                say(f"leash scale {source} {n}: ERROR {e}")
-                if L is not None:
-                    L.stop()
+    for source, lextra in [("cgroup", ""), ("rss", "use_cgroups = false"),
+                           ("pss", "use_cgroups = false"),
+                           ("uss", "use_cgroups = false")]:
+        def start_leash(n, source=source, lextra=lextra):
+            L = Leash(b, f"leash-scale-{source}-{n}", leash_idle_body(
+                b, n, "memory_limit = 64G\nmemory_interval = 1s\n"
+                f"memory_source = {source}"), lextra)
+            L.start()
+            return L
+        out["leash"][source] = scale_ladder(
+            b, f"leash, memory_source = {source}", start_leash,
+            sizes if source in ("cgroup", "rss") else sizes[-1:], window,
+            own_sampling, peer=False)
 
     if "supervisord" not in b.results["skipped"]:
         def memmon_sampling(S, n, w):
@@ -825,44 +841,25 @@ def fig_scale(b, fig):
             S.stop_monitor()
             return {"cpu_s": cpu, "wall_s": wall, "samples": ticks * n,
                     "ticks": ticks}
-        for n in sizes:
-            S = None
-            try:
-                say(f"supervisord: {n} idle workers")
-                S = Supervisord(b, f"supervisord-scale-{n}",
-                                supervisord_idle_programs(b, n))
-                S.start()
-                r = scale_session(b, S, n, window, memmon_sampling)
-                timed_stop(S, r)
-                out["supervisord"][str(n)] = r
-            except Exception as e:
-                out["supervisord"][str(n)] = {"error": str(e)}
-                say(f"supervisord scale {n}: ERROR {e}")
-                if S is not None:
-                    S.stop()
-                break
+
+        def start_supervisord(n):
+            S = Supervisord(b, f"supervisord-scale-{n}",
+                            supervisord_idle_programs(b, n))
+            S.start()
+            return S
+        out["supervisord"] = scale_ladder(b, "supervisord", start_supervisord,
+                                          sizes, window, memmon_sampling,
+                                          peer=True)
 
     if "pm2" not in b.results["skipped"]:
-        def pm2_sampling(P, n, w):
-            cpu, wall = cpu_window([P.pid], w)
-            return {"cpu_s": cpu, "wall_s": wall, "samples": n * wall / 1.0}
-        for n in sizes:
-            P = None
-            try:
-                say(f"PM2: {n} idle workers, worker interval 1 s")
-                P = PM2(b, f"pm2-scale-{n}", {"PM2_WORKER_INTERVAL": "1000"})
-                P.start_daemon()
-                P.start(pm2_idle_apps(b, n, {"max_memory_restart": "64G"}),
-                        wait=False)
-                r = scale_session(b, P, n, window, pm2_sampling)
-                timed_stop(P, r)
-                out["pm2"][str(n)] = r
-            except Exception as e:
-                out["pm2"][str(n)] = {"error": str(e)}
-                say(f"PM2 scale {n}: ERROR {e}")
-                if P is not None:
-                    P.stop()
-                break
+        def start_pm2(n):
+            P = PM2(b, f"pm2-scale-{n}", {"PM2_WORKER_INTERVAL": "1000"})
+            P.start_daemon()
+            P.start(pm2_idle_apps(b, n, {"max_memory_restart": "64G"}),
+                    wait=False)
+            return P
+        out["pm2"] = scale_ladder(b, "PM2, worker interval 1 s", start_pm2,
+                                  sizes, window, own_sampling, peer=True)
     b.results["figures"]["scale"] = out
 
 

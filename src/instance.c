@@ -343,18 +343,18 @@ instance_env(struct instance *in, const struct passwd *pw)
  * Asks the kernel (cgroup v1) to say when the instance crosses
  * memory_limit, from its spawn on: a leak that grows with traffic can
  * cross the limit between two samples, and the event makes leashd look at
- * once.  Registering costs the kernel an RCU grace period (15-20 ms), so
- * a short-lived child registers it (spawn_threshold); the loop never
- * waits.
+ * once, through ufd (its usage file).  Registering costs the kernel an
+ * RCU grace period (15-20 ms), so a short-lived child registers it
+ * (spawn_threshold); the loop never waits.
  */
 static void
-instance_arm_threshold(struct instance *in)
+instance_arm_threshold(struct instance *in, int ufd)
 {
 	struct supervisor *sv = in->sv;
 	uint64_t limit = in->spec->cfg->memory_limit;
-	int efd, ufd;
+	int efd;
 
-	if (limit == 0 || sv->cg.version != CGROUP_V1)
+	if (limit == 0 || sv->cg.version != CGROUP_V1 || ufd < 0)
 		return;
 	if ((efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
 		return;
@@ -363,17 +363,7 @@ instance_arm_threshold(struct instance *in)
 		close(efd);
 		return;
 	}
-	if ((ufd = cgroup_usage_open(&sv->cg, in->cgroup)) < 0) {
-		close(efd);
-		return;
-	}
 	spawn_threshold(in->cgroup, efd, ufd, limit);
-	/* Kept for samples when fds allow (after the threshold event, which
-	 * counts for more). */
-	if (in->spec->source == MEMORY_CGROUP && spawn_fd_keepable(ufd))
-		in->meter.usage_fd = ufd;
-	else
-		close(ufd);
 	ev_io_set(&in->threshold, efd, EV_READ);
 	ev_io_start(sv->loop, &in->threshold);
 }
@@ -388,6 +378,7 @@ instance_cgroup(struct instance *in)
 	const struct program_config *cfg = in->spec->cfg;
 	char name[64];
 	uint64_t hard;
+	int ufd;
 
 	if (!sv->cg_usable)
 		return;
@@ -405,15 +396,16 @@ instance_cgroup(struct instance *in)
 			log_warn("cgroup", "%s: cannot set the hard limit",
 			    in->spec->fullname);
 	}
-	instance_arm_threshold(in);
-	/* Samples read the usage file kept open when fds allow, otherwise
-	 * one opened for each read. */
-	if (in->meter.usage_fd < 0 && in->spec->source == MEMORY_CGROUP &&
-	    (in->meter.usage_fd = cgroup_usage_open(&sv->cg, in->cgroup)) >= 0 &&
-	    !spawn_fd_keepable(in->meter.usage_fd)) {
-		close(in->meter.usage_fd);
-		in->meter.usage_fd = -1;
-	}
+	ufd = cgroup_usage_open(&sv->cg, in->cgroup);
+	instance_arm_threshold(in, ufd);
+	/* Samples read the usage file kept open when fds allow (after the
+	 * threshold event, which counts for more), else one opened for each
+	 * read. */
+	if (ufd >= 0 && in->spec->source == MEMORY_CGROUP &&
+	    spawn_fd_keepable(ufd))
+		in->meter.usage_fd = ufd;
+	else if (ufd >= 0)
+		close(ufd);
 }
 
 

@@ -44,21 +44,22 @@ entry_compare(const void *a, const void *b)
 	    &((const struct proc_entry *)b)->pid);
 }
 
-/* qsort has no context argument: the table being indexed. */
-static const struct proc_table *indexing;
-
 static int
-ppid_compare(const void *a, const void *b)
+ppid_compare(const void *a, const void *b, void *table)
 {
-	return pid_compare(&indexing->p[*(const size_t *)a].ppid,
-	    &indexing->p[*(const size_t *)b].ppid);
+	const struct proc_table *t = table;
+
+	return pid_compare(&t->p[*(const size_t *)a].ppid,
+	    &t->p[*(const size_t *)b].ppid);
 }
 
 static int
-pgid_compare(const void *a, const void *b)
+pgid_compare(const void *a, const void *b, void *table)
 {
-	return pid_compare(&indexing->p[*(const size_t *)a].pgid,
-	    &indexing->p[*(const size_t *)b].pgid);
+	const struct proc_table *t = table;
+
+	return pid_compare(&t->p[*(const size_t *)a].pgid,
+	    &t->p[*(const size_t *)b].pgid);
 }
 
 static void
@@ -69,10 +70,8 @@ proc_index(struct proc_table *t)
 	t->by_pgid = xrealloc(t->by_pgid, (t->n + 1) * sizeof(size_t));
 	for (size_t i = 0; i < t->n; i++)
 		t->by_ppid[i] = t->by_pgid[i] = i;
-	indexing = t;
-	qsort(t->by_ppid, t->n, sizeof(size_t), ppid_compare);
-	qsort(t->by_pgid, t->n, sizeof(size_t), pgid_compare);
-	indexing = NULL;
+	qsort_r(t->by_ppid, t->n, sizeof(size_t), ppid_compare, t);
+	qsort_r(t->by_pgid, t->n, sizeof(size_t), pgid_compare, t);
 }
 
 static const struct proc_entry *

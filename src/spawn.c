@@ -494,6 +494,15 @@ reply:
 	(void)send_fds(sock, &reply, sizeof(reply), NULL, 0);
 }
 
+/* The registration, in a forked child (the fd numbers are the same in its
+ * table); the caller goes on at once and reaps it later. */
+static void
+threshold_in_child(const char *dir, int efd, int ufd, uint64_t bytes)
+{
+	if (fork() == 0)
+		_exit(cgroup_threshold_register(dir, efd, ufd, bytes) ? 1 : 0);
+}
+
 static void
 spawner_threshold(const char *buf, size_t len, int *fds, size_t nfds)
 {
@@ -501,10 +510,8 @@ spawner_threshold(const char *buf, size_t len, int *fds, size_t nfds)
 	const char *p = buf + sizeof(w), *dir;
 
 	memcpy(&w, buf, sizeof(w));
-	if (nfds == 2 && (dir = wire_string(&p, buf + len)) != NULL &&
-	    fork() == 0)
-		_exit(cgroup_threshold_register(dir, fds[0], fds[1], w.bytes) ?
-		    1 : 0);
+	if (nfds == 2 && (dir = wire_string(&p, buf + len)) != NULL)
+		threshold_in_child(dir, fds[0], fds[1], w.bytes);
 }
 
 static void __attribute__((noreturn))
@@ -700,7 +707,6 @@ spawn_threshold(const char *dir, int efd, int ufd, uint64_t bytes)
 			spawner_lost();
 		buf_reset(&b);
 	}
-	/* The fd numbers are the same in a forked child's table. */
-	if (rc != 0 && fork() == 0)
-		_exit(cgroup_threshold_register(dir, efd, ufd, bytes) ? 1 : 0);
+	if (rc != 0)
+		threshold_in_child(dir, efd, ufd, bytes);
 }
