@@ -308,6 +308,9 @@ describe(const struct worker *w, char *buf, size_t len)
 	default:
 		break;
 	}
+	if (w->spawn_queued && n < len)
+		n += snprintf(buf + n, len - n, "waiting for its turn to "
+		    "spawn; ");
 	if (worker_status_text(w) != NULL && n < len)
 		n += snprintf(buf + n, len - n, "%s; ", worker_status_text(w));
 	if (w->rep.candidate != NULL && w->rep.ahead > 0 && n < len)

@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -495,7 +496,7 @@ reply:
 }
 
 /* The registration, in a forked child (the fd numbers are the same in its
- * table); the caller goes on at once and reaps it later. */
+ * table); the caller goes on at once and the child is reaped later. */
 static void
 threshold_in_child(const char *dir, int efd, int ufd, uint64_t bytes)
 {
@@ -503,14 +504,102 @@ threshold_in_child(const char *dir, int efd, int ufd, uint64_t bytes)
 		_exit(cgroup_threshold_register(dir, efd, ufd, bytes) ? 1 : 0);
 }
 
+/*
+ * In the spawner, registrations are done by THRESHOLD_THREADS threads from
+ * a queue: each waits for the kernel's RCU grace period (sleeping), so
+ * several run at once, and a thread costs nothing like a fork and exit of
+ * a process (copying and tearing down its page tables).  A forked child
+ * takes one when the queue is full.
+ */
+#define THRESHOLD_THREADS 16
+#define THRESHOLD_QUEUE 1024
+
+struct threshold_job {
+	int efd, ufd;
+	uint64_t bytes;
+	char dir[];
+};
+
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t more;
+	struct threshold_job *q[THRESHOLD_QUEUE];
+	size_t head, n;
+	int threads;
+} tq = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, { 0 }, 0, 0,
+	0 };
+
+static void *
+threshold_thread(void *arg)
+{
+	struct threshold_job *j;
+
+	(void)arg;
+	for (;;) {
+		pthread_mutex_lock(&tq.mu);
+		while (tq.n == 0)
+			pthread_cond_wait(&tq.more, &tq.mu);
+		j = tq.q[tq.head];
+		tq.head = (tq.head + 1) % THRESHOLD_QUEUE;
+		tq.n--;
+		pthread_mutex_unlock(&tq.mu);
+		(void)cgroup_threshold_register(j->dir, j->efd, j->ufd,
+		    j->bytes);
+		close(j->efd);
+		close(j->ufd);
+		free(j);
+	}
+	return NULL;
+}
+
+/* Hands the job to a thread (taking its fds); false when it cannot. */
+static bool
+threshold_queue(const char *dir, int efd, int ufd, uint64_t bytes)
+{
+	size_t len = strlen(dir) + 1;
+	struct threshold_job *j = malloc(sizeof(*j) + len);
+	pthread_attr_t attr;
+	pthread_t t;
+	bool queued = false;
+
+	if (j == NULL)
+		return false;
+	j->efd = efd;
+	j->ufd = ufd;
+	j->bytes = bytes;
+	memcpy(j->dir, dir, len);
+	pthread_mutex_lock(&tq.mu);
+	if (tq.threads < THRESHOLD_THREADS && (size_t)tq.threads <= tq.n) {
+		pthread_attr_init(&attr);
+		pthread_attr_setstacksize(&attr, 64 * 1024);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		if (pthread_create(&t, &attr, threshold_thread, NULL) == 0)
+			tq.threads++;
+		pthread_attr_destroy(&attr);
+	}
+	if (tq.threads > 0 && tq.n < THRESHOLD_QUEUE) {
+		tq.q[(tq.head + tq.n++) % THRESHOLD_QUEUE] = j;
+		pthread_cond_signal(&tq.more);
+		queued = true;
+	}
+	pthread_mutex_unlock(&tq.mu);
+	if (!queued)
+		free(j);
+	return queued;
+}
+
 static void
-spawner_threshold(const char *buf, size_t len, int *fds, size_t nfds)
+spawner_threshold(const char *buf, size_t len, int *fds, size_t *nfds)
 {
 	struct wire_threshold w;
 	const char *p = buf + sizeof(w), *dir;
 
 	memcpy(&w, buf, sizeof(w));
-	if (nfds == 2 && (dir = wire_string(&p, buf + len)) != NULL)
+	if (*nfds != 2 || (dir = wire_string(&p, buf + len)) == NULL)
+		return;
+	if (threshold_queue(dir, fds[0], fds[1], w.bytes))
+		*nfds = 0;	/* the thread closes them */
+	else
 		threshold_in_child(dir, fds[0], fds[1], w.bytes);
 }
 
@@ -548,7 +637,7 @@ spawner_main(int sock, pid_t leashd)
 			spawner_spawn(sock, buf, n, fds, nfds);
 		else if (n >= (ssize_t)sizeof(struct wire_threshold) &&
 		    op == OP_THRESHOLD)
-			spawner_threshold(buf, n, fds, nfds);
+			spawner_threshold(buf, n, fds, &nfds);
 		for (size_t i = 0; i < nfds; i++)
 			close(fds[i]);
 	}

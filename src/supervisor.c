@@ -1,5 +1,6 @@
 /*
- * The daemon's services to the core: strays, cgroups, the /proc cache.
+ * The daemon's services to the core: strays, cgroups, the /proc cache, the
+ * spawn queue.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -85,10 +86,23 @@ supervisor_reaped(struct supervisor *sv, pid_t pid)
 	}
 }
 
+/*
+ * Removes what it can of the pending cgroups, for at most budget seconds
+ * (0: all): rmdir of a memory cgroup costs the kernel about 0.1 ms, and a
+ * thousand workers exiting at once must not hold the loop for it.  Those
+ * still busy are retried a second later.
+ */
 static void
-cg_retry(struct supervisor *sv)
+cg_retry(struct supervisor *sv, double budget)
 {
+	ev_tstamp end = ev_time() + budget;
+	bool cut = false;
+
 	for (size_t i = 0; i < sv->cg_pending.n;) {
+		if (budget > 0 && ev_time() >= end) {
+			cut = true;
+			break;
+		}
 		if (cgroup_remove(sv->cg_pending.v[i]) == 0 || errno == ENOENT) {
 			free(sv->cg_pending.v[i]);
 			sv->cg_pending.v[i] = sv->cg_pending.v[--sv->cg_pending.n];
@@ -98,6 +112,8 @@ cg_retry(struct supervisor *sv)
 	}
 	if (sv->cg_pending.n == 0)
 		ev_timer_stop(sv->loop, &sv->cg_timer);
+	else
+		supervisor_timer(sv, &sv->cg_timer, cut ? 0. : 1.0);
 }
 
 static void
@@ -105,18 +121,17 @@ cg_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	(void)loop;
 	(void)revents;
-	cg_retry(container_of(t, struct supervisor, cg_timer));
+	cg_retry(container_of(t, struct supervisor, cg_timer), SPAWN_SLICE);
 }
 
+/* From the loop's next pass; the kernel lets go of a cgroup a moment
+ * after its last exit, so some wait longer. */
 void
 supervisor_remove_cgroup(struct supervisor *sv, const char *dir)
 {
-	if (cgroup_remove(dir) == 0 || errno == ENOENT)
-		return;
-	/* The kernel lets go of a cgroup a moment after its last exit. */
 	strv_push(&sv->cg_pending, xstrdup(dir));
 	if (!ev_is_active(&sv->cg_timer))
-		ev_timer_again(sv->loop, &sv->cg_timer);
+		supervisor_timer(sv, &sv->cg_timer, 0.);
 }
 
 /*
@@ -185,24 +200,95 @@ supervisor_cgroups(struct supervisor *sv, bool use)
 	    "through /proc", sv->cg_why);
 }
 
+bool
+supervisor_spawn_turn(struct supervisor *sv)
+{
+	struct spawn_queue *q = &sv->spawnq;
+
+	if (q->n > 0)
+		return false;
+	if (q->iteration != ev_iteration(sv->loop)) {
+		q->iteration = ev_iteration(sv->loop);
+		q->slice_end = ev_time() + SPAWN_SLICE;
+		return true;
+	}
+	return ev_time() < q->slice_end;
+}
+
+void
+supervisor_spawn_later(struct supervisor *sv, ev_timer *t)
+{
+	struct spawn_queue *q = &sv->spawnq;
+
+	if (q->n == q->cap) {
+		size_t cap = q->cap ? q->cap * 2 : 64;
+		ev_timer **v = xcalloc(cap, sizeof(*v));
+		for (size_t i = 0; i < q->n; i++)
+			v[i] = q->v[(q->head + i) % q->cap];
+		free(q->v);
+		q->v = v;
+		q->cap = cap;
+		q->head = 0;
+	}
+	q->v[(q->head + q->n++) % q->cap] = t;
+	if (!ev_is_active(&q->kick))
+		supervisor_timer(sv, &q->kick, 0.);
+}
+
+void
+supervisor_spawn_forget(struct supervisor *sv, ev_timer *t)
+{
+	struct spawn_queue *q = &sv->spawnq;
+
+	for (size_t i = 0; i < q->n; i++)
+		if (q->v[(q->head + i) % q->cap] == t)
+			q->v[(q->head + i) % q->cap] = NULL;
+}
+
+/* A new slice: the queue's head first, at least one, until the slice ends;
+ * then the loop polls before the next. */
+static void
+spawn_kick_cb(struct ev_loop *loop, ev_timer *kick, int revents)
+{
+	struct supervisor *sv = container_of(kick, struct supervisor,
+	    spawnq.kick);
+	struct spawn_queue *q = &sv->spawnq;
+	ev_tstamp end = ev_time() + SPAWN_SLICE;
+
+	(void)revents;
+	q->iteration = ev_iteration(loop);
+	q->slice_end = end;
+	do {
+		ev_timer *t = q->v[q->head];
+		q->head = (q->head + 1) % q->cap;
+		q->n--;
+		if (t != NULL)
+			ev_invoke(loop, t, EV_TIMER);
+	} while (q->n > 0 && ev_time() < end);
+	if (q->n > 0)
+		supervisor_timer(sv, kick, 0.);
+}
+
 void
 supervisor_init(struct supervisor *sv, struct ev_loop *loop)
 {
 	sv->loop = loop;
 	sv->self = getpid();
 	ev_timer_init(&sv->stray_timer, stray_timer_cb, 0., 0.);
-	ev_init(&sv->cg_timer, cg_timer_cb);
-	sv->cg_timer.repeat = 1.0;
+	ev_timer_init(&sv->spawnq.kick, spawn_kick_cb, 0., 0.);
+	ev_timer_init(&sv->cg_timer, cg_timer_cb, 0., 0.);
 }
 
 void
 supervisor_free(struct supervisor *sv)
 {
 	ev_timer_stop(sv->loop, &sv->stray_timer);
+	ev_timer_stop(sv->loop, &sv->spawnq.kick);
+	free(sv->spawnq.v);
 	free(sv->strays);
 	for (int i = 0; i < 50 && sv->cg_pending.n > 0; i++) {
 		struct timespec ts = { 0, 20 * 1000 * 1000 };
-		cg_retry(sv);
+		cg_retry(sv, 0);
 		if (sv->cg_pending.n > 0)
 			nanosleep(&ts, NULL);
 	}

@@ -1,8 +1,8 @@
 /*
  * What every worker needs from the daemon, below the core: the loop, the
  * cgroup root, the /proc cache, processes left behind by workers (strays),
- * cgroups awaiting removal, the listening sockets, the NOTIFY_SOCKET path
- * workers get, counters, and a "something changed" flag.
+ * cgroups awaiting removal, the pace of spawns, the listening sockets, the
+ * NOTIFY_SOCKET path workers get, counters, and a "something changed" flag.
  *
  * The core (instance, replace, worker, program) calls down into this file
  * and never up into leashd.c or the front ends: what the daemon must learn
@@ -26,6 +26,23 @@ struct stray {
 	ev_tstamp kill_at;
 };
 
+/*
+ * Spawns are paced: one pass of the loop spends at most SPAWN_SLICE
+ * seconds starting processes, and those that must wait are queued (their
+ * own timer watchers, invoked in order from later passes), so that a pool
+ * of 10,000 starting at once, or a thousand restarting, leaves the control
+ * socket and the children's events served between slices.
+ */
+#define SPAWN_SLICE 0.01
+
+struct spawn_queue {
+	ev_timer **v;
+	size_t head, n, cap;
+	ev_timer kick;
+	unsigned int iteration;		/* of the slice under way */
+	ev_tstamp slice_end;
+};
+
 struct supervisor {
 	struct ev_loop *loop;
 	pid_t self;
@@ -45,6 +62,8 @@ struct supervisor {
 	size_t nstrays;
 	ev_timer stray_timer;
 
+	struct spawn_queue spawnq;
+
 	struct listeners listeners;	/* [socket:NAME] */
 	char notify_socket[108];	/* NOTIFY_SOCKET for workers, or "" */
 
@@ -60,7 +79,8 @@ void supervisor_free(struct supervisor *);
  * in it allow; cgroups left by a leashd that was killed are removed.
  */
 void supervisor_cgroups(struct supervisor *, bool use);
-/* Removes a worker's cgroup now, or later once its last member is gone. */
+/* Removes a worker's cgroup in a later pass of the loop, a slice at a time,
+ * once its last member is gone. */
 void supervisor_remove_cgroup(struct supervisor *, const char *dir);
 /* /proc as scanned in this iteration of the loop (scanned on first use). */
 const struct proc_table *supervisor_proc_table(struct supervisor *);
@@ -69,6 +89,14 @@ void supervisor_add_strays(struct supervisor *, const pid_t *, size_t,
     int sig, double wait);
 /* A child was reaped: forget it if it was a stray. */
 void supervisor_reaped(struct supervisor *, pid_t);
+
+/* Whether a process may be spawned now, in this pass's slice; never while
+ * others are queued, so that they start in the order they asked. */
+bool supervisor_spawn_turn(struct supervisor *);
+/* Queues t, whose callback is invoked (EV_TIMER) when the turn comes. */
+void supervisor_spawn_later(struct supervisor *, ev_timer *t);
+/* Drops t from the queue (its owner stopped, or is freed). */
+void supervisor_spawn_forget(struct supervisor *, ev_timer *t);
 
 /* (Re)arms a one-shot timer of the loop: after <= 0 means at once. */
 static inline void

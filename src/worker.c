@@ -243,20 +243,15 @@ worker_set_main(struct worker *w, struct instance *in)
 	worker_look(w, REPLACE_CONFIRM_INTERVAL);
 }
 
+/* Starts the main process now. */
 static void
-worker_spawn(struct worker *w)
+worker_exec(struct worker *w)
 {
 	const struct program_config *cfg = w->spec.cfg;
 	struct instance *in;
 	char err[512];
 
-	worker_disarm(w);
-	worker_count(w, w->next_reason);
-	w->next_reason = REASON_NONE;
-	w->rep.footprint_over = false;
-	free(w->spawn_error);
-	w->spawn_error = NULL;
-	worker_set_state(w, WORKER_STARTING);
+	w->spawn_queued = false;
 	if ((in = instance_spawn(w->sv, &w->spec, ROLE_MAIN, worker_hook, w,
 	    err, sizeof(err))) == NULL) {
 		w->spawn_error = xstrdup(err);
@@ -270,6 +265,26 @@ worker_spawn(struct worker *w)
 		worker_running(w);
 	} else
 		worker_await_ready(w, w->main);
+}
+
+/* STARTING at once; the process now, or at its turn in the spawn queue
+ * (STARTING without a pid meanwhile). */
+static void
+worker_spawn(struct worker *w)
+{
+	worker_disarm(w);
+	worker_count(w, w->next_reason);
+	w->next_reason = REASON_NONE;
+	w->rep.footprint_over = false;
+	free(w->spawn_error);
+	w->spawn_error = NULL;
+	worker_set_state(w, WORKER_STARTING);
+	if (supervisor_spawn_turn(w->sv)) {
+		worker_exec(w);
+		return;
+	}
+	w->spawn_queued = true;
+	supervisor_spawn_later(w->sv, &w->timer);
 }
 
 /* The last step of a stop: is every process of the worker gone? */
@@ -575,6 +590,12 @@ worker_do_stop(struct worker *w)
 	if (w->rep.candidate != NULL)
 		worker_drain_candidate(w, cfg->stopsignal, cfg->stopwaitsecs);
 	replace_set_state(&w->rep, w->fullname, REPLACE_IDLE);
+	if (w->spawn_queued) {
+		supervisor_spawn_forget(w->sv, &w->timer);
+		w->spawn_queued = false;
+		worker_set_state(w, WORKER_STOPPED);
+		return;
+	}
 	switch (w->state) {
 	case WORKER_STARTING:
 	case WORKER_RUNNING:
@@ -646,7 +667,9 @@ worker_event(struct worker *w, enum worker_event ev, struct instance *in,
 		worker_do_stop(w);
 		break;
 	case WEV_TIMER:
-		if (w->state == WORKER_BACKOFF ||
+		if (w->spawn_queued)
+			worker_exec(w);		/* its turn in the spawn queue */
+		else if (w->state == WORKER_BACKOFF ||
 		    (w->state == WORKER_EXITED && w->want == WANT_UP))
 			worker_spawn(w);
 		else if (w->state == WORKER_STOPPING)
@@ -793,6 +816,8 @@ worker_set_config(struct worker *w, const struct program_config *cfg,
 void
 worker_free(struct worker *w)
 {
+	if (w->spawn_queued)
+		supervisor_spawn_forget(w->sv, &w->timer);
 	ev_timer_stop(w->sv->loop, &w->timer);
 	ev_timer_stop(w->sv->loop, &w->look);
 	if (w->main != NULL)

@@ -58,7 +58,8 @@ struct worker {
 	struct instance *main;		/* NULL when no process */
 	struct replace rep;		/* drain-then-replace */
 
-	ev_timer timer;		/* backoff, respawn, stop deadline */
+	ev_timer timer;		/* backoff, respawn, stop deadline, and its
+				 * turn in the spawn queue */
 	ev_timer look;		/* its next memory sample (program.c) */
 	ev_tstamp stop_deadline;
 	long backoff;		/* failed starts in a row */
@@ -71,6 +72,7 @@ struct worker {
 	enum restart_reason last_reason;
 	enum restart_reason next_reason;	/* for the next spawn */
 	bool force_restart;	/* restart after this exit whatever the policy */
+	bool spawn_queued;	/* STARTING, waiting for its turn to spawn */
 	double *ready_estimate;	/* its program's measured time to ready */
 };
 

@@ -3,7 +3,9 @@
 # (spawn.c): each worker is still leashd's child, gets the groups of its
 # user= as initgroups(3) would give them, and when the spawner is killed
 # leashd says so and goes on forking workers itself; at exit nothing of
-# either is left.
+# either is left.  On cgroup v1 the kernel's threshold event for
+# memory_limit is registered (in the spawner's threads, or by leashd's own
+# child once the spawner is gone) and comes.
 here=$(cd "$(dirname "$0")" && pwd) && . "$here/lib.sh" &&
     . "$here/ctl_lib.sh"
 
@@ -16,7 +18,7 @@ for _u in $(cut -d: -f4 /etc/group | tr ',' ' '); do
 	fi
 done
 
-write_config "$DIR/leash.ini" <<EOF
+LEASH_TEST_LOGLEVEL=debug write_config "$DIR/leash.ini" <<EOF
 [program:plain]
 command = $WORKER
 startsecs = 0.2
@@ -26,6 +28,16 @@ command = $WORKER --groups
 user = ${guser:-nobody}
 startsecs = 0.2
 stdout_logfile = $DIR/grouped.out
+
+# Only the kernel's event can see it cross: the sampler's interval is an
+# hour, and it grows from its first moment, so no look of leashd's finds
+# it levelled (autostart off: started for each of the two checks).
+[program:leaky]
+command = $WORKER --grow 4M --tick 0.1
+autostart = false
+startsecs = 0.2
+memory_limit = 48M
+memory_interval = 1h
 EOF
 
 start_leashd "$DIR/leash.ini"
@@ -62,6 +74,21 @@ else
 	skip "no user in /etc/group has supplementary groups to compare"
 fi
 
+# threshold_event N: the kernel event came for leaky's Nth process.
+threshold_event() {
+	[ "$(count_log " memory: leaky:leaky: pid [0-9]+ crossed memory_limit \(kernel event\)")" -ge "$1" ]
+}
+v1=
+log_has " cgroup: one cgroup per worker, .*\(cgroup v1\)" && v1=yes
+if [ -n "$v1" ]; then
+	ctl start leaky:leaky
+	wait_for "the threshold event came (registered by the spawner)" 15 \
+	    threshold_event 1
+	ctl stop leaky:leaky
+else
+	skip "no cgroup v1 memory controller for leashd here: threshold events are v1's"
+fi
+
 kill -KILL "$sp"
 ctl restart plain:plain
 ctl_expect "restart plain works with the spawner gone" 0
@@ -73,6 +100,14 @@ wait_for "the new worker reaches RUNNING" 10 in_state plain:plain RUNNING
 check "the new worker is leashd's child" \
     test "$(ppid_of "$p2")" = "$LEASHD_PID"
 check "leashd is still running" alive "$LEASHD_PID"
+if [ -n "$v1" ]; then
+	ctl start leaky:leaky
+	wait_for "the threshold event came (registered by leashd's child)" 15 \
+	    threshold_event 2
+	ctl stop leaky:leaky
+else
+	skip "no cgroup v1 memory controller for leashd here: threshold events are v1's"
+fi
 
 g=$(worker_pid grouped:grouped)
 signal_leashd TERM
