@@ -6,6 +6,15 @@
  * Between ticks of memory_interval, a worker that is over its limit (or
  * heading over it) is looked at again on its own timer, at the
  * confirmation pace or at the moment its replacement is due.
+ *
+ * A worker the kernel will tell about (a cgroup v1 threshold event armed
+ * at its memory_limit) is sampled every SAMPLE_STRETCH ticks while it is
+ * far from its limit: below half of it and, at its pace, not reaching it
+ * within 2 * SAMPLE_STRETCH ticks.  Its crossing is still seen at once
+ * (the event makes leashd look), and its trend from samples further
+ * apart; only its figure in status is older, by up to SAMPLE_STRETCH
+ * intervals.  Without the event every worker is sampled at every tick:
+ * a crossing is seen within one memory_interval.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -16,6 +25,8 @@
 #include "sockets.h"
 #include "supervisor.h"
 #include "util.h"
+
+#define SAMPLE_STRETCH 8
 
 static double
 sample_interval(const struct program_config *cfg)
@@ -61,6 +72,22 @@ judge_memory_max(struct worker *w, struct instance *in)
 		worker_memory_max(w, in);
 }
 
+/* Whether m can sit out ticks (see the top of this file). */
+static bool
+far_from_limit(const struct worker *w, const struct instance *m)
+{
+	const struct program_config *cfg = w->spec.cfg;
+	double eta;
+
+	if (!ev_is_active(&m->threshold) || cfg->watchdog_sec > 0 ||
+	    (cfg->memory_max > 0 && cfg->memory_max < cfg->memory_limit) ||
+	    w->state != WORKER_RUNNING || worker_replacing(w) ||
+	    m->mem.current >= cfg->memory_limit / 2)
+		return false;
+	eta = replace_eta(&m->mem, cfg->memory_limit, cfg->memory_interval);
+	return eta < 0 || eta > 2 * SAMPLE_STRETCH * cfg->memory_interval;
+}
+
 /* Judges w's main process on its latest sample, and acts. */
 static void
 worker_judge(struct program *p, struct worker *w)
@@ -73,6 +100,7 @@ worker_judge(struct program *p, struct worker *w)
 	struct verdict v;
 	char a[16], b[16];
 
+	w->sit_out = 0;
 	judge_memory_max(w, r->candidate);
 	for (size_t i = 0; i < r->ndraining; i++)
 		judge_memory_max(w, r->draining[i]);
@@ -94,6 +122,9 @@ worker_judge(struct program *p, struct worker *w)
 	};
 	v = replace_judge(&in);
 	m->over = v.over;
+	if (v.kind == VERDICT_NONE && r->state == REPLACE_IDLE &&
+	    far_from_limit(w, m))
+		w->sit_out = SAMPLE_STRETCH - 1;
 	if (v.next > 0)
 		worker_look(w, v.next);
 	switch (v.kind) {
@@ -169,7 +200,7 @@ program_schedule(struct program *p)
 		struct worker *w = &p->workers[i];
 		double e;
 		w->rep.lead = ready;
-		if (w->main == NULL || w->main->pid <= 0)
+		if (w->main == NULL || w->main->pid <= 0 || w->sit_out > 0)
 			continue;
 		e = replace_eta(&w->main->mem, cfg->memory_limit,
 		    cfg->memory_interval);
@@ -321,11 +352,17 @@ program_sample(struct program *p)
 		tp = &table;
 	}
 	for (size_t i = 0; i < p->nworkers; i++)
-		worker_sample_all(&p->workers[i], tp);
+		if (p->workers[i].sit_out == 0)
+			worker_sample_all(&p->workers[i], tp);
 	proc_table_free(&table);
 	program_schedule(p);
-	for (size_t i = 0; i < p->nworkers; i++)
-		worker_judge(p, &p->workers[i]);
+	for (size_t i = 0; i < p->nworkers; i++) {
+		struct worker *w = &p->workers[i];
+		if (w->sit_out > 0)
+			w->sit_out--;
+		else
+			worker_judge(p, w);
+	}
 	program_advance(p);
 	program_check_reuseport(p);
 }

@@ -61,6 +61,7 @@ struct worker {
 	ev_timer timer;		/* backoff, respawn, stop deadline, and its
 				 * turn in the spawn queue */
 	ev_timer look;		/* its next memory sample (program.c) */
+	unsigned int sit_out;	/* sampler ticks it skips, far from its limit */
 	ev_tstamp stop_deadline;
 	long backoff;		/* failed starts in a row */
 	int last_status;	/* wait status of the last exit */

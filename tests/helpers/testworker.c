@@ -23,6 +23,7 @@
  *                       that levels off)
  *   --hold BYTES        allocate and touch BYTES at start (a big footprint)
  *   --spike BYTES       1 s after start allocate and touch BYTES ...
+ *   --spike-at SECS     ... or SECS after start ...
  *   --spike-for SECS    ... and give it back (munmap) after SECS (default 0.3)
  *   --events FILE       append "<CLOCK_MONOTONIC seconds> <pid> <event>"
  *                       lines to FILE: start, term (SIGTERM or SIGINT
@@ -48,6 +49,7 @@
 
 static const char *treefile;
 static const char *eventsfile;
+static double spike_after = 1.0;	/* --spike-at */
 static volatile sig_atomic_t got_term;
 
 static double
@@ -195,7 +197,7 @@ memory_loop(size_t grow, double tick, size_t plateau, size_t hold,
 	if (hold > 0 && touch_new(hold) != NULL)
 		held += hold;
 	next_grow = now_mono();
-	spike_at = spike > 0 ? start + 1.0 : 0;
+	spike_at = spike > 0 ? start + spike_after : 0;
 	for (;;) {
 		struct timespec ts;
 
@@ -288,6 +290,7 @@ main(int argc, char **argv)
 		{ "hold", required_argument, NULL, 'H' },
 		{ "spike", required_argument, NULL, 'S' },
 		{ "spike-for", required_argument, NULL, 'F' },
+		{ "spike-at", required_argument, NULL, 'A' },
 		{ "events", required_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -320,6 +323,7 @@ main(int argc, char **argv)
 		case 'H': hold = parse_bytes(optarg); break;
 		case 'S': spike = parse_bytes(optarg); break;
 		case 'F': spike_for = atof(optarg); break;
+		case 'A': spike_after = atof(optarg); break;
 		case 'V': eventsfile = optarg; break;
 		default: return 2;
 		}
