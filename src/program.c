@@ -9,8 +9,9 @@
  *
  * A worker the kernel will tell about (a cgroup v1 threshold event armed
  * at its memory_limit) is sampled every SAMPLE_STRETCH ticks while it is
- * far from its limit: below half of it and, at its pace, not reaching it
- * within 2 * SAMPLE_STRETCH ticks.  Its crossing is still seen at once
+ * far from its limit: below half of it and, at its pace over at least
+ * SAMPLE_STRETCH_AFTER samples, not reaching it within 2 * SAMPLE_STRETCH
+ * ticks.  Its crossing is still seen at once
  * (the event makes leashd look), and its trend from samples further
  * apart; only its figure in status is older, by up to SAMPLE_STRETCH
  * intervals.  Without the event every worker is sampled at every tick:
@@ -27,6 +28,7 @@
 #include "util.h"
 
 #define SAMPLE_STRETCH 8
+#define SAMPLE_STRETCH_AFTER 4
 
 static double
 sample_interval(const struct program_config *cfg)
@@ -82,6 +84,7 @@ far_from_limit(const struct worker *w, const struct instance *m)
 	if (!ev_is_active(&m->threshold) || cfg->watchdog_sec > 0 ||
 	    (cfg->memory_max > 0 && cfg->memory_max < cfg->memory_limit) ||
 	    w->state != WORKER_RUNNING || worker_replacing(w) ||
+	    m->mem.n < SAMPLE_STRETCH_AFTER ||
 	    m->mem.current >= cfg->memory_limit / 2)
 		return false;
 	eta = replace_eta(&m->mem, cfg->memory_limit, cfg->memory_interval);

@@ -2,7 +2,7 @@
 # With a cgroup v1 threshold event armed, a worker far from its limit is
 # sampled only every 8th tick of memory_interval (program.c): the event
 # still makes leashd see its crossing at once.  A worker that sits flat,
-# then jumps past memory_limit 3 s after its start, is replaced within
+# then jumps past memory_limit 6 s after its start, is replaced within
 # 3 s; sampling alone would find it up to 8 intervals (8 s) late.
 here=$(cd "$(dirname "$0")" && pwd) && . "$here/lib.sh" && . "$here/mem_lib.sh"
 
@@ -10,7 +10,7 @@ cat >"$DIR/leash.ini" <<EOF2
 $(leashd_section)
 
 [program:jump]
-command = $WORKER --spike 96M --spike-at 3 --spike-for 600 --events $DIR/jump.ev
+command = $WORKER --spike 96M --spike-at 6 --spike-for 600 --events $DIR/jump.ev
 startsecs = 0.2
 memory_limit = 48M
 memory_interval = 1s
