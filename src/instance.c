@@ -224,6 +224,8 @@ instance_destroy(struct instance *in)
 	}
 	if (in->meter.usage_fd >= 0)
 		close(in->meter.usage_fd);
+	if (in->statm_fd >= 0)
+		close(in->statm_fd);
 	free(in->status_text);
 	free(in->tree);
 	free(in);
@@ -452,7 +454,7 @@ instance_spawn(struct supervisor *sv, struct instance_spec *spec,
 	in->hook = hook;
 	in->owner = owner;
 	in->role = role;
-	in->out.fd = in->err.fd = in->meter.usage_fd = -1;
+	in->out.fd = in->err.fd = in->meter.usage_fd = in->statm_fd = -1;
 	snprintf(in->token, sizeof(in->token), "%d-%lu", (int)sv->self,
 	    ++sv->spawns);
 	ev_child_init(&in->child, child_cb, 0, 0);
@@ -570,6 +572,34 @@ cgroup_sample(struct instance *in, uint64_t *bytes)
 	return 0;
 }
 
+/*
+ * rss over a tree: the instance's own statm is kept open (when fds allow)
+ * and read with pread; the rest of the tree is read by path.
+ */
+static int
+rss_sample(struct instance *in, const pid_t *tree, size_t n, uint64_t *bytes)
+{
+	uint64_t one, sum = 0;
+	bool read = false;
+
+	if (in->statm_fd < 0 && (in->statm_fd = memory_statm_open(in->pid)) >= 0 &&
+	    !spawn_fd_keepable(in->statm_fd)) {
+		read = memory_read_statm(in->statm_fd, &sum) == 0;
+		close(in->statm_fd);
+		in->statm_fd = -1;
+	} else if (in->statm_fd >= 0)
+		read = memory_read_statm(in->statm_fd, &sum) == 0;
+	for (size_t i = 0; i < n; i++) {
+		if (tree[i] == in->pid ||
+		    memory_read_proc(tree[i], MEMORY_RSS, &one) != 0)
+			continue;
+		sum += one;
+		read = true;
+	}
+	*bytes = sum;
+	return read ? 0 : -1;
+}
+
 int
 instance_sample(struct instance *in, const struct proc_table *table)
 {
@@ -601,8 +631,10 @@ instance_sample(struct instance *in, const struct proc_table *table)
 				n = in->ntree;
 			}
 		}
-		rc = memory_read_procs(source == MEMORY_CGROUP ? MEMORY_RSS :
-		    source, tree, n, &bytes);
+		if (source == MEMORY_CGROUP || source == MEMORY_RSS)
+			rc = rss_sample(in, tree, n, &bytes);
+		else
+			rc = memory_read_procs(source, tree, n, &bytes);
 		free(members);
 		if (rc != 0)
 			return -1;

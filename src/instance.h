@@ -69,7 +69,8 @@ struct instance {
 	struct memory_history mem;
 	struct cgroup_meter meter; /* its cgroup's memory files */
 	unsigned stat_age;	/* samples since memory.stat was read */
-	pid_t *tree;		/* without a cgroup: its tree at the last tick */
+	int statm_fd;		/* rss: its own /proc/PID/statm, or -1 */
+	pid_t *tree;		/* without a cgroup: its tree at the last scan */
 	size_t ntree;
 	unsigned over;		/* consecutive samples over (or heading over) */
 	ev_tstamp last_ping;	/* WATCHDOG=1 (or when it became ready) */

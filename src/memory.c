@@ -68,11 +68,42 @@ memory_parse_smaps_rollup(const char *text, uint64_t *pss, uint64_t *uss)
 	return seen ? 0 : -1;
 }
 
+static int
+statm_bytes(const char *text, uint64_t *bytes)
+{
+	unsigned long size, resident;
+
+	if (sscanf(text, "%lu %lu", &size, &resident) != 2)
+		return -1;
+	*bytes = (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
+	return 0;
+}
+
+int
+memory_statm_open(pid_t pid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/statm", (int)pid);
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+int
+memory_read_statm(int fd, uint64_t *bytes)
+{
+	char buf[256];
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	return statm_bytes(buf, bytes);
+}
+
 int
 memory_read_proc(pid_t pid, enum memory_source src, uint64_t *bytes)
 {
 	char path[64], buf[4096];
-	unsigned long size, resident;
 	uint64_t pss, uss;
 
 	if (src == MEMORY_PSS || src == MEMORY_USS) {
@@ -84,11 +115,9 @@ memory_read_proc(pid_t pid, enum memory_source src, uint64_t *bytes)
 		return 0;
 	}
 	snprintf(path, sizeof(path), "/proc/%d/statm", (int)pid);
-	if (read_small_file(path, buf, sizeof(buf)) <= 0 ||
-	    sscanf(buf, "%lu %lu", &size, &resident) != 2)
+	if (read_small_file(path, buf, sizeof(buf)) <= 0)
 		return -1;
-	*bytes = (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
-	return 0;
+	return statm_bytes(buf, bytes);
 }
 
 int

@@ -45,6 +45,10 @@ const char *memory_trend_name(enum memory_trend);
  * Returns 0 if at least one pid was read. */
 int memory_read_procs(enum memory_source, const pid_t *, size_t,
     uint64_t *bytes);
+/* /proc/PID/statm kept open, read again with pread (rss): the open file
+ * stays its process's, so a reused pid never reads as it. */
+int memory_statm_open(pid_t);
+int memory_read_statm(int fd, uint64_t *bytes);
 /* One process's figures, from /proc/PID (statm, smaps_rollup). */
 int memory_read_proc(pid_t, enum memory_source, uint64_t *bytes);
 /* Parses smaps_rollup text: Pss and Private_* (uss) in bytes. */

@@ -16,6 +16,12 @@
  * apart; only its figure in status is older, by up to SAMPLE_STRETCH
  * intervals.  Without the event every worker is sampled at every tick:
  * a crossing is seen within one memory_interval.
+ *
+ * Without cgroups a worker's tree comes from a scan of /proc (every
+ * process's stat): at every tick while a worker of the program is new
+ * or at half its limit or more, else every SAMPLE_STRETCH ticks.  Between
+ * scans each worker is measured over the tree its last scan found, so a
+ * process it starts meanwhile counts from the next scan.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -339,6 +345,27 @@ program_cgroupless(const struct program *p)
 	return false;
 }
 
+/* Whether this tick scans /proc for the trees (see the top of this file). */
+static bool
+program_scan_due(struct program *p)
+{
+	const struct program_config *cfg = p->cfg;
+	uint64_t near = cfg->memory_limit;
+
+	if (cfg->memory_max > 0 && (near == 0 || cfg->memory_max < near))
+		near = cfg->memory_max;
+	if (++p->scan_age >= SAMPLE_STRETCH)
+		return true;
+	for (size_t i = 0; i < p->nworkers; i++) {
+		const struct worker *w = &p->workers[i];
+		const struct instance *m = w->main;
+		if (worker_replacing(w) || (m != NULL && m->pid > 0 &&
+		    (m->tree == NULL || (near > 0 && m->mem.current >= near / 2))))
+			return true;
+	}
+	return false;
+}
+
 void
 program_sample(struct program *p)
 {
@@ -347,7 +374,8 @@ program_sample(struct program *p)
 	pid_t *known = NULL;
 
 	/* Without cgroups the trees come from one scan of /proc. */
-	if (program_cgroupless(p)) {
+	if (program_cgroupless(p) && program_scan_due(p)) {
+		p->scan_age = 0;
 		proc_scan(&table);
 		known = pool_instance_pids(p->pool, &nknown);
 		proc_read_strays(&table, p->sv->self, known, nknown);

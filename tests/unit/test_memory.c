@@ -339,6 +339,50 @@ test_read_proc(void)
 }
 
 /*
+ * statm kept open: each pread reads the figure anew, and once its process
+ * is gone the file fails, whatever process has the pid now.
+ */
+static void
+test_statm_fd(void)
+{
+	uint64_t a = 0, b = 0, path = 0, x = 7;
+	pid_t child;
+	int wfd, fd;
+
+	int rc;
+
+	fd = memory_statm_open(getpid());
+	rc = fd >= 0 ? memory_read_statm(fd, &a) : -1;
+	ok(rc == 0 && a > 0, "statm kept open reads our rss (%.1f MiB)",
+	    mib(a));
+	rc = memory_read_proc(getpid(), MEMORY_RSS, &path);
+	rc |= memory_read_statm(fd, &b);
+	ok(rc == 0 && b == path,
+	    "a second pread agrees with a read by path (%llu = %llu)",
+	    (unsigned long long)b, (unsigned long long)path);
+	{
+		size_t len = 8 * MiB;
+		volatile char *grow = malloc(len);
+		for (size_t i = 0; grow != NULL && i < len; i += 4096)
+			grow[i] = 1;
+		rc = memory_read_statm(fd, &b);
+		ok(grow != NULL && rc == 0 && b >= a + len / 2,
+		    "it follows growth (%.1f -> %.1f MiB)", mib(a), mib(b));
+		free((void *)grow);
+	}
+	close(fd);
+
+	child = idler(&wfd);
+	fd = memory_statm_open(child);
+	close(wfd);
+	ok(reap_by(child, now_ms() + DEADLINE_MS), "the idle child ends");
+	ok(fd >= 0 && memory_read_statm(fd, &x) == -1 && x == 7,
+	    "statm kept open fails once its process is gone");
+	if (fd >= 0)
+		close(fd);
+}
+
+/*
  * rss vs pss vs uss on a forked worker sharing memory: the parent maps and
  * touches 32 MiB MAP_SHARED; the child maps the same pages by reading
  * them.  Measured before and after the child's reads, the child's rss
@@ -684,6 +728,7 @@ main(void)
 	test_names();
 	test_smaps_rollup();
 	test_read_proc();
+	test_statm_fd();
 	test_shared();
 	test_record();
 	test_rate();
