@@ -291,11 +291,9 @@ static int
 usage_read(int fd, uint64_t *usage)
 {
 	char buf[32];
-	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
 
-	if (n <= 0)
+	if (pread_small(fd, buf, sizeof(buf)) <= 0)
 		return -1;
-	buf[n] = '\0';
 	*usage = strtoull(buf, NULL, 10);
 	return 0;
 }

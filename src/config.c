@@ -1183,3 +1183,13 @@ config_control_socket(const struct config *c)
 		return xasprintf("%s/leash/leash.sock", d);
 	return xasprintf("/tmp/leash-%u/leash.sock", (unsigned)geteuid());
 }
+
+uint64_t
+program_config_nearest_limit(const struct program_config *cfg)
+{
+	uint64_t near = cfg->memory_limit;
+
+	if (cfg->memory_max > 0 && (near == 0 || cfg->memory_max < near))
+		near = cfg->memory_max;
+	return near;
+}

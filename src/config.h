@@ -133,6 +133,8 @@ void config_diag_free(struct config_diag *);
 
 const struct program_config *config_find_program(const struct config *,
     const char *name);
+/* The nearer of memory_limit and memory_max, 0 when neither is set. */
+uint64_t program_config_nearest_limit(const struct program_config *);
 /* True when a running program need not be restarted to move from a to b. */
 bool program_config_equal(const struct program_config *a,
     const struct program_config *b);

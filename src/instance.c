@@ -558,10 +558,8 @@ static int
 cgroup_sample(struct instance *in, uint64_t *bytes)
 {
 	const struct program_config *cfg = in->spec->cfg;
-	uint64_t usage, near = cfg->memory_limit, stat_at;
+	uint64_t usage, near = program_config_nearest_limit(cfg), stat_at;
 
-	if (cfg->memory_max > 0 && (near == 0 || cfg->memory_max < near))
-		near = cfg->memory_max;
 	stat_at = in->mem.n == 0 || ++in->stat_age >= CGROUP_STAT_EVERY ? 0 :
 	    near > 0 ? near / 2 : UINT64_MAX;
 	if (cgroup_memory(&in->sv->cg, in->cgroup, &in->meter, stat_at, bytes,

@@ -92,11 +92,9 @@ int
 memory_read_statm(int fd, uint64_t *bytes)
 {
 	char buf[256];
-	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
 
-	if (n <= 0)
+	if (pread_small(fd, buf, sizeof(buf)) <= 0)
 		return -1;
-	buf[n] = '\0';
 	return statm_bytes(buf, bytes);
 }
 

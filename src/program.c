@@ -11,10 +11,9 @@
  * at its memory_limit) is sampled every SAMPLE_STRETCH ticks while it is
  * far from its limit: below half of it and, at its pace over at least
  * SAMPLE_STRETCH_AFTER samples, not reaching it within 2 * SAMPLE_STRETCH
- * ticks.  Its crossing is still seen at once
- * (the event makes leashd look), and its trend from samples further
- * apart; only its figure in status is older, by up to SAMPLE_STRETCH
- * intervals.  Without the event every worker is sampled at every tick:
+ * ticks.  Its crossing is still seen at once (the event makes leashd
+ * look), and its trend from samples further apart; only its figure in
+ * status is older, by up to SAMPLE_STRETCH intervals.  Without the event every worker is sampled at every tick:
  * a crossing is seen within one memory_interval.
  *
  * Without cgroups a worker's tree comes from a scan of /proc (every
@@ -349,11 +348,8 @@ program_cgroupless(const struct program *p)
 static bool
 program_scan_due(struct program *p)
 {
-	const struct program_config *cfg = p->cfg;
-	uint64_t near = cfg->memory_limit;
+	uint64_t near = program_config_nearest_limit(p->cfg);
 
-	if (cfg->memory_max > 0 && (near == 0 || cfg->memory_max < near))
-		near = cfg->memory_max;
 	if (++p->scan_age >= SAMPLE_STRETCH)
 		return true;
 	for (size_t i = 0; i < p->nworkers; i++) {

@@ -208,6 +208,15 @@ read_small_file(const char *path, char *buf, size_t len)
 	return n;
 }
 
+ssize_t
+pread_small(int fd, char *buf, size_t len)
+{
+	ssize_t n = pread(fd, buf, len - 1, 0);
+
+	buf[n >= 0 ? n : 0] = '\0';
+	return n;
+}
+
 char *
 read_file_text(const char *path, size_t *len)
 {

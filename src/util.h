@@ -22,6 +22,8 @@ char *xvasprintf(const char *, va_list) __attribute__((format(printf, 1, 0)));
 /* Reads up to len - 1 bytes of a small file (/proc, cgroupfs) and ends
  * them with NUL; returns what read(2) did. */
 ssize_t read_small_file(const char *path, char *buf, size_t len);
+/* The same from an open file, read again from its start (pread at 0). */
+ssize_t pread_small(int fd, char *buf, size_t len);
 /* Reads a whole file; a NUL-terminated string to free, or NULL.  len,
  * when not NULL, gets its length (the file may hold NULs of its own). */
 char *read_file_text(const char *path, size_t *len);
