@@ -171,14 +171,19 @@ parse_signal(const char *s, int *out, const char **why)
 	}
 	if (strncasecmp(s, "RTMIN", 5) == 0 || strncasecmp(s, "RTMAX", 5) == 0) {
 		bool min = strncasecmp(s, "RTMIN", 5) == 0;
+		long span;
+
 		n = 0;
 		s += 5;
 		if (*s == '+' || *s == '-') {
 			n = strtol(s, &end, 10);
 			s = end;
 		}
-		n += min ? SIGRTMIN : SIGRTMAX;
-		if (*skip_space(s) == '\0' && n >= SIGRTMIN && n <= SIGRTMAX) {
+		/* An offset beyond the range is refused before the sum. */
+		span = SIGRTMAX - SIGRTMIN;
+		if (*skip_space(s) == '\0' && n >= -span && n <= span &&
+		    (n += min ? SIGRTMIN : SIGRTMAX) >= SIGRTMIN &&
+		    n <= SIGRTMAX) {
 			*out = (int)n;
 			return 0;
 		}
@@ -411,13 +416,31 @@ bad:
 	return -1;
 }
 
+/* The width in a conversion's flags and digits [from, to); widths past
+ * EXPAND_MAX_WIDTH (a config value is not a way to ask for gigabytes)
+ * all read as EXPAND_MAX_WIDTH + 1. */
+#define EXPAND_MAX_WIDTH 4096
+
+static long
+expand_width(const char *from, const char *to)
+{
+	long w = 0;
+
+	for (; from < to && !isdigit((unsigned char)*from); from++)
+		;
+	for (; from < to && isdigit((unsigned char)*from); from++)
+		if ((w = w * 10 + (*from - '0')) > EXPAND_MAX_WIDTH)
+			return EXPAND_MAX_WIDTH + 1;
+	return w;
+}
+
 char *
 parse_expand(const char *s, expand_lookup lookup, void *arg, const char **why)
 {
 	struct buf out = { 0 };
-	char name[128], spec[32], tmp[64];
+	char name[128], spec[32];
 	const char *val, *close, *p;
-	char *end;
+	char *end, *f;
 	size_t len;
 	long num;
 
@@ -452,6 +475,12 @@ parse_expand(const char *s, expand_lookup lookup, void *arg, const char **why)
 			*why = whybuf;
 			goto bad;
 		}
+		if (expand_width(close + 1, p) > EXPAND_MAX_WIDTH) {
+			snprintf(whybuf, sizeof(whybuf),
+			    "%%(%s): a width over %d", name, EXPAND_MAX_WIDTH);
+			*why = whybuf;
+			goto bad;
+		}
 		if ((val = lookup(name, arg)) == NULL) {
 			snprintf(whybuf, sizeof(whybuf),
 			    "unknown expansion %%(%s)", name);
@@ -473,16 +502,12 @@ parse_expand(const char *s, expand_lookup lookup, void *arg, const char **why)
 			spec[p - close] = 'l';
 			spec[p - close + 1] = 'd';
 			spec[p - close + 2] = '\0';
-			snprintf(tmp, sizeof(tmp), spec, num);
-			val = tmp;
-			for (const char *c = val; *c != '\0'; c++)
-				buf_putc(&out, *c);
-		} else {
-			char *f = xasprintf(spec, val);
-			for (const char *c = f; *c != '\0'; c++)
-				buf_putc(&out, *c);
-			free(f);
-		}
+			f = xasprintf(spec, num);
+		} else
+			f = xasprintf(spec, val);
+		for (const char *c = f; *c != '\0'; c++)
+			buf_putc(&out, *c);
+		free(f);
 		s = p;
 	}
 	return buf_take(&out);

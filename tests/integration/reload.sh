@@ -131,6 +131,25 @@ check "keep, change and add are still RUNNING" \
     test "$(state_of keep:keep)$(state_of change:change)$(state_of add:add)" = \
     RUNNINGRUNNINGRUNNING
 
+# ---- a value that cannot be expanded (a width of 2^31 once made
+# vasprintf fail, and leashd exit): rejected the same way
+cat >"$conf" <<EOF
+[leashd]
+childlogdir = $DIR/logs
+
+[program:change]
+command = $WORKER --print %(program_name)2147483648s
+EOF
+signal_leashd HUP
+wait_for "the file with a huge width is rejected" 10 \
+    eval '[ "$(count_log " leashd: reload rejected: ")" -ge 2 ]'
+bad_line=$(grep -n '^command = ' "$conf" | cut -d: -f1)
+check "the error names the file, line ($bad_line), key and the width" \
+    log_has " config: error: $conf:$bad_line: \\[program:change\\] command: .*width over 4096"
+check "leashd is still running" alive "$LEASHD_PID"
+check "no spawn since the rejected reloads" \
+    test "$(count_log ' spawned with pid ')" -eq "$spawns_before"
+
 # ---- the good file again: the running set still matches it
 cp "$good" "$conf"
 signal_leashd HUP

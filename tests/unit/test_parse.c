@@ -401,6 +401,11 @@ test_signal(void)
 	sig_bad("RTMIN-1");
 	sig_bad("RTMIN+");
 	sig_bad("RTMINX");
+	/* Offsets that would overflow the sum (UBSan found these). */
+	sig_bad("RTMIN+9223372036854775807");
+	sig_bad("RTMAX-9223372036854775808");
+	sig_bad("RTMIN+99999999999999999999");
+	sig_bad("RTMIN+40");
 
 	is_str(signal_name(SIGTERM, buf), "TERM", "signal_name(SIGTERM)");
 	is_str(signal_name(SIGKILL, buf), "KILL", "signal_name(SIGKILL)");
@@ -722,6 +727,18 @@ test_expand(void)
 	/* A conversion letter is required. */
 	expand_bad("%(program_name)", "program_name");
 	expand_bad("%(program_name)x", "conversion");
+	/* Widths have a limit (a huge one made vasprintf fail, and that was
+	 * fatal, on a reload too). */
+	{
+		const char *why = NULL;
+		char *r = parse_expand("%(process_num)4096d", lookup, NULL, &why);
+		ok(r != NULL && strlen(r) == 4096 && r[4095] == '7',
+		    "parse_expand: a width of 4096 is taken");
+		free(r);
+	}
+	expand_bad("%(program_name)2147483648s", "width over 4096");
+	expand_bad("%(program_name)4097s", "width over 4096");
+	expand_bad("%(process_num)-99999999999999999999d", "width over 4096");
 	expand_bad("%(program_name)", "conversion");
 	expand_bad("%(program_name)02", "conversion");
 	expand_bad("%(nosuch)", NULL);
