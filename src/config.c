@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/sysinfo.h>
 #include <unistd.h>
 
@@ -26,6 +28,7 @@
 #include "util.h"
 
 #define INCLUDE_DEPTH_MAX 8
+#define CONFIG_FILE_MAX (16u << 20)	/* bytes, a file read ("16 MiB") */
 
 struct entry {
 	char *key, *value;
@@ -55,6 +58,7 @@ struct loader {
 	bool have_key;		/* an indented line may continue a value */
 	char *stack[INCLUDE_DEPTH_MAX + 2];	/* files being read (realpath) */
 	int nstack;
+	struct strv read;	/* every file read so far (realpath) */
 };
 
 static void diag_add(char ***v, size_t *n, size_t *cap, char *msg)
@@ -246,6 +250,35 @@ loader_include(struct loader *l, const char *from, struct entry *e, int depth)
 	free(copy);
 }
 
+/*
+ * A configuration file, for reading: a regular file of at most
+ * CONFIG_FILE_MAX bytes (an include of /dev/zero or a FIFO must not hang
+ * a reload).  NULL with the reason in *why.
+ */
+static FILE *
+config_open(const char *path, const char **why)
+{
+	struct stat st;
+	FILE *fp;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0) {
+		*why = strerror(errno);
+		return NULL;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		*why = "not a regular file";
+	} else if ((uint64_t)st.st_size > CONFIG_FILE_MAX) {
+		*why = "larger than 16 MiB";
+	} else if (fcntl(fd, F_SETFL, 0) == 0 &&
+	    (fp = fdopen(fd, "r")) != NULL)
+		return fp;
+	else
+		*why = strerror(errno);
+	close(fd);
+	return NULL;
+}
+
 static void
 loader_read_file(struct loader *l, const char *path, int depth,
     const char *from_file, int from_line)
@@ -258,6 +291,7 @@ loader_read_file(struct loader *l, const char *path, int depth,
 	int saved_line = l->lineno;
 	bool saved_start = l->at_line_start, saved_in = l->in_section;
 	struct entry *e;
+	const char *why;
 	int rc;
 
 	if (depth > INCLUDE_DEPTH_MAX) {
@@ -276,14 +310,24 @@ loader_read_file(struct loader *l, const char *path, int depth,
 				return;
 			}
 		}
+		/* Each file once: files that include each other (files =
+		 * *.ini in each) would otherwise be read in every order. */
+		for (size_t i = 0; i < l->read.n; i++) {
+			if (strcmp(l->read.v[i], real) == 0) {
+				diag_error(l->diag, from_file, from_line,
+				    "include: %s was already read", path);
+				free(real);
+				return;
+			}
+		}
+		strv_push(&l->read, xstrdup(real));
 	}
-	if ((l->fp = fopen(path, "re")) == NULL) {
+	if ((l->fp = config_open(path, &why)) == NULL) {
 		if (from_file != NULL)
 			diag_error(l->diag, from_file, from_line,
-			    "include: cannot open %s: %s", path, strerror(errno));
+			    "include: cannot open %s: %s", path, why);
 		else
-			diag_error(l->diag, path, 0, "cannot open: %s",
-			    strerror(errno));
+			diag_error(l->diag, path, 0, "cannot open: %s", why);
 		l->fp = saved_fp;
 		free(real);
 		return;
@@ -1070,6 +1114,7 @@ config_load(const char *path, struct config_diag *diag)
 	for (size_t i = 0; i < l.nsections; i++)
 		section_free(l.sections[i]);
 	free(l.sections);
+	strv_free(&l.read);
 	if (diag->nerrors > 0) {
 		config_free(c);
 		return NULL;

@@ -741,6 +741,36 @@ test_include(void)
 	    "an include that matches nothing is fine");
 	config_free(c);
 	config_diag_free(&d);
+
+	/* Only regular files: /dev/zero would never end (nor a reload). */
+	c = load("inc/zero.ini",
+	    "[include]\n"
+	    "files = /dev/zero\n", &d);
+	check(c == NULL && has_error(&d, tpath("inc/zero.ini"), 2,
+	    "include: cannot open /dev/zero: not a regular file"), &d,
+	    "an include of /dev/zero is refused, naming file and line");
+	config_diag_free(&d);
+
+	/* Ten files that each include all ten: each is read once, so the
+	 * errors are bounded (they were read in every order: minutes). */
+	{
+		char rel[64];
+		size_t before;
+		for (int i = 0; i < 10; i++) {
+			snprintf(rel, sizeof(rel), "ring/f%d.ini", i);
+			(void)write_file(rel, "[include]\nfiles = *.ini\n");
+		}
+		c = config_load(tpath("ring/f0.ini"), &d);
+		before = d.nerrors;
+		ok(c == NULL && before > 0 && before <= 100,
+		    "ten files including each other: %zu errors (each file read "
+		    "once)", before);
+		check(has_error(&d, tpath("ring/f1.ini"), 2,
+		    "was already read"), &d,
+		    "a second include of a file says it was already read");
+		config_free(c);
+		config_diag_free(&d);
+	}
 }
 
 static void
