@@ -694,12 +694,35 @@ logfile_resolve(struct config_diag *d, struct section *s, const char *key,
 
 /* Expands everything that may differ between the processes of p. */
 static int
+name_order(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A process name used twice, or NULL (sorted: numprocs = 100000 is
+ * checked at once). */
+static const char *
+duplicate_name(const struct program_config *p)
+{
+	const char **v = xcalloc(p->numprocs, sizeof(*v)), *dup = NULL;
+
+	for (long i = 0; i < p->numprocs; i++)
+		v[i] = p->procs[i].name;
+	qsort(v, p->numprocs, sizeof(*v), name_order);
+	for (long i = 1; i < p->numprocs && dup == NULL; i++)
+		if (strcmp(v[i - 1], v[i]) == 0)
+			dup = v[i];
+	free(v);
+	return dup;
+}
+
+static int
 program_expand(struct config_diag *d, struct section *s,
     struct program_config *p, const char *childlogdir)
 {
 	char *copy = xstrdup(s->file), *cmd;
 	struct expand_ctx x = { .p = p, .here = dirname(copy) };
-	const char *why;
+	const char *why, *dup;
 	int errors = 0;
 
 	gethostname(x.host, sizeof(x.host) - 1);
@@ -721,18 +744,6 @@ program_expand(struct config_diag *d, struct section *s,
 			errors++;
 			break;
 		}
-		for (long j = 0; j < i; j++) {
-			if (strcmp(p->procs[j].name, pc->name) == 0) {
-				diag_error(d, s->file, key_line(s, "process_name"),
-				    "[%s] process_name: \"%s\" is used by two "
-				    "processes; include %%(process_num)d",
-				    s->name, pc->name);
-				errors++;
-				break;
-			}
-		}
-		if (errors != 0)
-			break;
 		if ((cmd = expand_or_error(d, s, "command", p->command, &x)) == NULL) {
 			errors++;
 			break;
@@ -773,6 +784,12 @@ program_expand(struct config_diag *d, struct section *s,
 			errors++;
 	}
 	free(copy);
+	if (errors == 0 && (dup = duplicate_name(p)) != NULL) {
+		diag_error(d, s->file, key_line(s, "process_name"),
+		    "[%s] process_name: \"%s\" is used by two processes; "
+		    "include %%(process_num)d", s->name, dup);
+		errors++;
+	}
 	return errors == 0 ? 0 : -1;
 }
 

@@ -969,6 +969,23 @@ test_bad_values(void)
 	    "process_name = w%%(process_num)d\n"	/* a literal "%(" */
 	    "numprocs = 2\n",
 	    3, "[program:x] process_name: ", "used by two");
+	{
+		/* The most processes a program may have, each checked
+		 * against the others (once quadratic: minutes). */
+		struct config_diag d;
+		struct config *c = load("numprocs-max.ini",
+		    "[program:x]\n"
+		    "command = /bin/true\n"
+		    "process_name = w%(process_num)d\n"
+		    "numprocs = 100000\n", &d);
+		const struct program_config *p = prog(c, "x");
+		check(c != NULL && d.nerrors == 0 && p != NULL &&
+		    p->numprocs == 100000 &&
+		    strcmp(p->procs[99999].name, "w99999") == 0, &d,
+		    "numprocs = 100000 loads, names distinct");
+		config_free(c);
+		config_diag_free(&d);
+	}
 	expect_bad("invalid process name", "badprocname.ini",
 	    "[program:x]\n"
 	    "command = /bin/true\n"
