@@ -27,6 +27,7 @@
 
 #define TREE_POLL_INTERVAL 0.05	/* checking that a stopped tree is gone */
 #define HARD_LIMIT_MARGIN (16u << 20)
+#define STATUS_TEXT_MAX 200	/* bytes of a worker's STATUS= kept */
 
 void
 instance_describe_status(int status, char *buf, size_t len)
@@ -255,10 +256,21 @@ instance_watchdog(struct instance *in)
 void
 instance_set_status_text(struct instance *in, const char *text)
 {
+	size_t n = strlen(text);
+	char *t;
+
+	/* At most STATUS_TEXT_MAX bytes, cut between characters (UTF-8),
+	 * and no control character: a worker's text reaches terminals. */
+	if (n > STATUS_TEXT_MAX)
+		for (n = STATUS_TEXT_MAX; n > 0 &&
+		    ((unsigned char)text[n] & 0xc0) == 0x80; n--)
+			;
+	t = xstrndup(text, n);
+	for (char *c = t; *c != '\0'; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = ' ';
 	free(in->status_text);
-	in->status_text = xstrdup(text);
-	if (strlen(in->status_text) > 200)
-		in->status_text[200] = '\0';
+	in->status_text = t;
 	supervisor_changed(in->sv);
 }
 

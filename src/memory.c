@@ -46,6 +46,16 @@ memory_trend_name(enum memory_trend t)
 }
 
 
+/* base + kb KiB, saturated at UINT64_MAX rather than wrapped (a figure
+ * read from /proc is the kernel's; a wrapped one would read as small). */
+static uint64_t
+kib_bytes(unsigned long long kb, uint64_t base)
+{
+	if (kb > (UINT64_MAX - base) / 1024)
+		return UINT64_MAX;
+	return base + kb * 1024;
+}
+
 int
 memory_parse_smaps_rollup(const char *text, uint64_t *pss, uint64_t *uss)
 {
@@ -55,12 +65,12 @@ memory_parse_smaps_rollup(const char *text, uint64_t *pss, uint64_t *uss)
 	*pss = *uss = 0;
 	for (const char *p = text; p != NULL && *p != '\0';) {
 		if (sscanf(p, "Pss: %llu kB", &kb) == 1) {
-			*pss = kb * 1024;
+			*pss = kib_bytes(kb, 0);
 			seen = true;
 		} else if (sscanf(p, "Private_Clean: %llu kB", &kb) == 1 ||
 		    sscanf(p, "Private_Dirty: %llu kB", &kb) == 1 ||
 		    sscanf(p, "Private_Hugetlb: %llu kB", &kb) == 1)
-			*uss += kb * 1024;
+			*uss = kib_bytes(kb, *uss);
 		p = strchr(p, '\n');
 		if (p != NULL)
 			p++;

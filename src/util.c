@@ -48,6 +48,16 @@ xstrdup(const char *s)
 }
 
 char *
+xstrndup(const char *s, size_t n)
+{
+	char *p = strndup(s, n);
+
+	if (p == NULL)
+		fatal("util", "strndup");
+	return p;
+}
+
+char *
 xvasprintf(const char *fmt, va_list ap)
 {
 	char *p;

@@ -39,6 +39,9 @@ chmod +x "$DIR/rel.sh" "$DIR/wdbad.sh" "$DIR/grandchild.sh" "$DIR/script.sh"
 have_systemd_notify=
 command -v systemd-notify >/dev/null 2>&1 && have_systemd_notify=yes
 
+esc=$(printf '\033')
+tab=$(printf '\t')
+long="x$(printf '\303\251%.0s' $(seq 150))"
 common="ready = notify
 startsecs = 0
 stopwaitsecs = 2
@@ -78,6 +81,19 @@ $common
 
 [program:status]
 command = $NOTIFIER READY=1 "STATUS=serving 3 requests"
+ready_timeout = 20
+$common
+
+; A terminal escape and a tab in STATUS= (they would reach leashctl's
+; terminal); 301 bytes of which 300 are 2-byte characters (cut at 200
+; bytes, between characters).
+[program:escape]
+command = $NOTIFIER READY=1 "STATUS=red${esc}[31mtext${tab}end"
+ready_timeout = 20
+$common
+
+[program:long]
+command = $NOTIFIER READY=1 "STATUS=$long"
 ready_timeout = 20
 $common
 
@@ -194,6 +210,17 @@ status_json() {
 wait_for "leashctl --json status: status_text" 10 status_json
 check "and the description has it too" \
     test "$(jfield description)" = '"serving 3 requests"'
+wait_for "escape is RUNNING" 10 in_state escape:escape RUNNING
+escape_json() {
+	jstatus escape:escape && [ "$(jfield status_text)" = '"red [31mtext end"' ]
+}
+wait_for "control characters of STATUS= are shown as spaces" 10 escape_json
+wait_for "long is RUNNING" 10 in_state long:long RUNNING
+long_json() {
+	jstatus long:long &&
+	    [ "$(jfield status_text)" = "\"x$(printf '\303\251%.0s' $(seq 99))\"" ]
+}
+wait_for "a long STATUS= is cut at 200 bytes, between characters" 10 long_json
 
 # ---------------------------------------------------------------- script
 if [ -n "$have_systemd_notify" ]; then

@@ -219,6 +219,11 @@ test_smaps_rollup(void)
 	    &pss, &uss);
 	ok(rc == 0 && pss == 4 * GiB && uss == 4 * GiB,
 	    "smaps_rollup does not overflow 32 bits (4 GiB)");
+	rc = memory_parse_smaps_rollup("Pss: 18014398509481984 kB\n"
+	    "Private_Clean: 18014398509481983 kB\n"
+	    "Private_Dirty: 18014398509481983 kB\n", &pss, &uss);
+	ok(rc == 0 && pss == UINT64_MAX && uss == UINT64_MAX,
+	    "smaps_rollup figures past 2^64 bytes saturate, never wrap");
 }
 
 /* --- /proc figures ------------------------------------------------------ */
