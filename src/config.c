@@ -983,8 +983,8 @@ socket_section_load(struct config_diag *d, struct section *s, struct config *c)
 				diag_error(d, s->file, e->line, "[%s] backlog: "
 				    "\"%s\": %s", s->name, e->value, why);
 				errors++;
-			}
-			sc->backlog = n;
+			} else
+				sc->backlog = n;
 		} else if (strcasecmp(e->key, "mode") == 0) {
 			if (parse_umask(e->value, &sc->mode, &why) != 0) {
 				diag_error(d, s->file, e->line, "[%s] mode: "

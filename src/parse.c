@@ -358,7 +358,9 @@ parse_command(const char *s, char ***argv, const char **why)
 			strv_free(&v);
 			return -1;
 		}
-		strv_push(&v, buf_take(&w));
+		/* Nothing but a line continuation ("\\\n") is no word. */
+		if (w.p != NULL)
+			strv_push(&v, buf_take(&w));
 	}
 	if (v.n == 0) {
 		*why = "empty command";

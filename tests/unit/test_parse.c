@@ -595,6 +595,11 @@ test_command(void)
 	cmd_ok("prog a b c", "[prog|a|b|c]");
 	cmd_ok("  prog   a\tb  ", "[prog|a|b]");
 	cmd_ok("prog\na\n  b", "[prog|a|b]");		/* newlines separate */
+	/* A backslash-newline between words joins lines, as in sh: no
+	 * empty argument (there was one when a space followed). */
+	cmd_ok("prog a \\\n b", "[prog|a|b]");
+	cmd_ok("prog a\\\nb", "[prog|ab]");
+	cmd_ok("prog \"\" b", "[prog||b]");		/* "" is still a word */
 	cmd_ok("prog\r\na", "[prog|a]");
 	cmd_ok("sh -c 'echo hello world'", "[sh|-c|echo hello world]");
 	cmd_ok("echo 'a \"b\" \\c'", "[echo|a \"b\" \\c]");	/* '' is literal */
