@@ -30,6 +30,25 @@ join(const char *dir, const char *name)
 	return xasprintf("%s/%s", dir, name);
 }
 
+/* mountinfo writes a space, tab, newline and backslash in a path as \040,
+ * \011, \012 and \134: back to the bytes, in place. */
+static void
+mountinfo_unescape(char *s)
+{
+	char *out = s;
+
+	for (; *s != '\0'; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' &&
+		    s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
+			*out++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 |
+			    (s[3] - '0'));
+			s += 3;
+		} else
+			*out++ = *s;
+	}
+	*out = '\0';
+}
+
 /*
  * The mount point of the hierarchy (v1: the one with the memory option;
  * v2: fstype cgroup2) and the root of that mount within the hierarchy.
@@ -65,6 +84,8 @@ find_mount(const char *mountinfo, bool v2, char **mnt, char **mroot)
 			if (!whole)
 				continue;
 		}
+		mountinfo_unescape(point);
+		mountinfo_unescape(root);
 		*mnt = xstrdup(point);
 		*mroot = xstrdup(root);
 		found = 0;
@@ -94,9 +115,10 @@ cgroup_detect(const char *proc_cgroup, const char *mountinfo,
 			continue;
 		*c1 = '\0';
 		*c2 = '\0';
-		if (strcmp(line, "0") == 0 && c1[1] == '\0')
+		if (strcmp(line, "0") == 0 && c1[1] == '\0') {
+			free(v2path);
 			v2path = xstrdup(c2 + 1);
-		else {
+		} else {
 			char *o, *osave = NULL;
 			for (o = strtok_r(c1 + 1, ",", &osave); o != NULL;
 			    o = strtok_r(NULL, ",", &osave))

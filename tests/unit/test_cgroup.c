@@ -277,6 +277,19 @@ test_detect(void)
 	    "30 22 0:26 / @T@/v2root/sys/fs/cgroup rw,relatime shared:9 - cgroup2 cgroup2 rw\n",
 	    CGROUP_V2, "v2root/sys/fs/cgroup", NULL);
 
+	/* A mount point with a space and a backslash in it: mountinfo
+	 * escapes them (\040, \134). */
+	write_file("v2 esc\\/sys/fs/cgroup/a/cgroup.controllers", "memory\n");
+	detect_case("v2esc", "0::/a\n",
+	    "30 22 0:26 / @T@/v2\\040esc\\134/sys/fs/cgroup rw,relatime - cgroup2 cgroup2 rw\n",
+	    CGROUP_V2, "v2 esc\\/sys/fs/cgroup/a", NULL);
+
+	/* Two "0::" lines (never from the kernel): the last counts, and
+	 * nothing leaks (LeakSanitizer). */
+	detect_case("v2twice", "0::/x\n0::/\n",
+	    "30 22 0:26 / @T@/v2root/sys/fs/cgroup rw,relatime shared:9 - cgroup2 cgroup2 rw\n",
+	    CGROUP_V2, "v2root/sys/fs/cgroup", NULL);
+
 	/* v2 without memory delegated to this cgroup. */
 	write_file("v2nomem/sys/fs/cgroup/user.slice/u.service/cgroup.controllers",
 	    "cpu io pids\n");
