@@ -42,6 +42,7 @@ command -v systemd-notify >/dev/null 2>&1 && have_systemd_notify=yes
 esc=$(printf '\033')
 tab=$(printf '\t')
 long="x$(printf '\303\251%.0s' $(seq 150))"
+badbyte=$(printf '\377')
 common="ready = notify
 startsecs = 0
 stopwaitsecs = 2
@@ -94,6 +95,12 @@ $common
 
 [program:long]
 command = $NOTIFIER READY=1 "STATUS=$long"
+ready_timeout = 20
+$common
+
+; Bytes that are not UTF-8 in STATUS=: JSON replies stay valid.
+[program:badutf]
+command = $NOTIFIER READY=1 "STATUS=a${badbyte}b"
 ready_timeout = 20
 $common
 
@@ -221,6 +228,18 @@ long_json() {
 	    [ "$(jfield status_text)" = "\"x$(printf '\303\251%.0s' $(seq 99))\"" ]
 }
 wait_for "a long STATUS= is cut at 200 bytes, between characters" 10 long_json
+wait_for "badutf is RUNNING" 10 in_state badutf:badutf RUNNING
+badutf_json() {
+	jstatus badutf:badutf &&
+	    [ "$(jfield status_text)" = '"a\ufffdb"' ]
+}
+wait_for "a byte that is not UTF-8 is sent as \\ufffd in JSON" 10 badutf_json
+if command -v python3 >/dev/null 2>&1; then
+	check "the --json status reply is one valid JSON document" \
+	    python3 -c 'import json, sys; json.load(open(sys.argv[1], encoding="utf-8"))' "$JSON"
+else
+	skip "no python3 to validate the JSON"
+fi
 
 # ---------------------------------------------------------------- script
 if [ -n "$have_systemd_notify" ]; then
