@@ -67,10 +67,16 @@ struct control {
 	gid_t gid;
 	bool has_group;
 	ev_io accept_io;
+	int spare;		/* /dev/null, given up to turn a client away
+				 * when leashd is out of fds */
+	bool starved;		/* out of fds: said once */
+	ev_timer retry;		/* accepting again after a starved pause */
 	struct control_client *clients;
 	struct control_client *dead;	/* closed, to be freed */
 	unsigned nclients;
 };
+
+#define CONTROL_STARVED_PAUSE 0.5	/* s without accepting, no spare fd */
 
 static void client_close(struct control_client *);
 static void client_flush(struct control_client *);
@@ -1414,6 +1420,50 @@ peer_allowed(struct control *ctl, int fd, struct ucred *cred)
 }
 
 static void
+control_retry_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct control *ctl = container_of(t, struct control, retry);
+
+	(void)revents;
+	ev_io_start(loop, &ctl->accept_io);
+}
+
+/*
+ * accept failed for want of a file descriptor: the client stays queued and
+ * the socket readable, so without this the loop would spin on it (ev.pod,
+ * "the special problem of accept()ing when you can't").  The spare fd is
+ * given up to take the client and tell it why; without one, accepting
+ * pauses for a moment.  Said once until an accept works again.
+ */
+static void
+control_starved(struct control *ctl)
+{
+	static const char nofds[] = "ERROR (leashd is out of file "
+	    "descriptors; see RLIMIT_NOFILE)\n" PROTOCOL_END "1\n";
+	int fd;
+
+	if (!ctl->starved)
+		log_warnx("control", "out of file descriptors (%s): clients "
+		    "are turned away until some are free", strerror(errno));
+	ctl->starved = true;
+	if (ctl->spare >= 0) {
+		close(ctl->spare);
+		ctl->spare = -1;
+		while ((fd = accept4(ctl->fd, NULL, NULL,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+			(void)!send(fd, nofds, sizeof(nofds) - 1,
+			    MSG_NOSIGNAL | MSG_DONTWAIT);
+			close(fd);
+		}
+		ctl->spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	}
+	if (ctl->spare < 0) {
+		ev_io_stop(ctl->dm.sv->loop, &ctl->accept_io);
+		supervisor_timer(ctl->dm.sv, &ctl->retry, CONTROL_STARVED_PAUSE);
+	}
+}
+
+static void
 control_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
 	struct control *ctl = container_of(io, struct control, accept_io);
@@ -1428,11 +1478,20 @@ control_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 	(void)revents;
 	for (int i = 0; i < 64; i++) {
 		fd = accept4(ctl->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+			control_starved(ctl);
+			return;
+		}
 		if (fd < 0) {
 			if (errno != EAGAIN && errno != EINTR &&
 			    errno != ECONNABORTED)
 				log_warn("control", "accept");
 			return;
+		}
+		if (ctl->starved) {
+			ctl->starved = false;
+			log_info("control", "file descriptors are free again: "
+			    "clients are served");
 		}
 		if (!peer_allowed(ctl, fd, &cred)) {
 			log_warnx("control", "refused a client with uid %u pid %d",
@@ -1593,6 +1652,8 @@ control_listen(const struct control_daemon *d, const char *path,
 		ctl->gid = gr->gr_gid;
 		ctl->has_group = true;
 	}
+	ctl->spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	ev_timer_init(&ctl->retry, control_retry_cb, 0., 0.);
 	ev_io_init(&ctl->accept_io, control_accept_cb, fd, EV_READ);
 	ev_io_start(d->sv->loop, &ctl->accept_io);
 	h.data = control_output_cb;
@@ -1616,6 +1677,9 @@ control_close(struct control *ctl)
 			client_close(ctl->clients);
 	}
 	ev_io_stop(ctl->dm.sv->loop, &ctl->accept_io);
+	ev_timer_stop(ctl->dm.sv->loop, &ctl->retry);
+	if (ctl->spare >= 0)
+		close(ctl->spare);
 	close(ctl->fd);
 	unlink(ctl->path);
 	control_collect(ctl);

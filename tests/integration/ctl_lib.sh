@@ -24,7 +24,8 @@
 #       raw halfclose      the same, after shutting down our writing side
 #       raw hangup BYTES   send stdin, read BYTES bytes, close at once
 #       raw flood N        N connections at once, "version" on each; prints
-#                          "ok A busy B other C" (python3 only)
+#                          "ok A busy B other C nofds D" (python3 only; D of
+#                          the C were told leashd is out of fds)
 #   raw_client         python3 / perl / empty: what raw uses
 #   write_config FILE  stdin after a [leashd] section with control_socket,
 #                      childlogdir and loglevel set for this test
@@ -237,7 +238,9 @@ if mode == "flood":
                 pending.discard(s)
     okn = sum(1 for s in conns if b"%end 0\n" in got[s])
     busy = sum(1 for s in conns if b"too many clients" in got[s])
-    out.write(b"ok %d busy %d other %d\n" % (okn, busy, len(conns) - okn - busy))
+    nofds = sum(1 for s in conns if b"out of file descriptors" in got[s])
+    out.write(b"ok %d busy %d other %d nofds %d\n" % (okn, busy,
+        len(conns) - okn - busy, nofds))
     for s in conns:
         s.close()
     sys.exit(0)

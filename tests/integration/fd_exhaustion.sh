@@ -1,0 +1,47 @@
+#!/bin/sh
+# leashd out of file descriptors (RLIMIT_NOFILE, hard as well as soft, so
+# that it cannot raise it): a flood of control clients takes what is left.
+# leashd keeps serving its workers, tells the clients it turns away why,
+# says so once (not once per accept: it used to spin on the listening
+# socket, logging each failed accept), and answers again once the clients
+# are gone.
+here=$(cd "$(dirname "$0")" && pwd) && . "$here/lib.sh" &&
+    . "$here/ctl_lib.sh"
+
+[ "$(raw_client)" = python3 ] || { skip "the flood needs python3"; exit 0; }
+
+write_config "$DIR/leash.ini" <<EOF2
+[program:w]
+command = $WORKER
+process_name = w%(process_num)d
+numprocs = 8
+startsecs = 0.2
+memory_limit = 1G
+EOF2
+
+(ulimit -n 64 && exec "$LEASHD" -c "$DIR/leash.ini") >"$DIR/leashd.log" 2>&1 &
+LEASHD_PID=$!
+LEASHD_PIDS="$LEASHD_PIDS $LEASHD_PID"
+LEASHD_LOG=$DIR/leashd.log
+all_running() {
+	ctl status && [ "$(grep -c ' RUNNING ' "$CTL_OUT")" -eq 8 ]
+}
+wait_for "8 workers RUNNING with 64 open files at most" 15 all_running
+
+raw flood 100 >"$DIR/flood.out" 2>"$DIR/flood.err"
+diag "flood of 100 connections: $(cat "$DIR/flood.out" "$DIR/flood.err")"
+read -r w1 served w2 busy w3 other w4 nofds <"$DIR/flood.out"
+check "some clients were served ($served), the others told leashd is out of file descriptors ($nofds of $other)" \
+    eval '[ "$w4" = nofds ] && [ "$served" -gt 0 ] && [ "$nofds" -gt 0 ] &&
+	[ $((served + nofds)) = 100 ]'
+episodes=$(count_log ' control: out of file descriptors ')
+check "it is said once per shortage, not per accept ($episodes)" \
+    test "$episodes" -ge 1 -a "$episodes" -le 5
+check "leashd is still running" alive "$LEASHD_PID"
+wait_for "leashd answers once the clients are gone" 10 leashd_answers
+check "the 8 workers are still RUNNING" all_running
+
+signal_leashd TERM
+wait_leashd_exit 10
+check "leashd exits 0 on SIGTERM (status $LEASHD_STATUS)" \
+    test "$LEASHD_STATUS" = 0
