@@ -613,11 +613,27 @@ socket_config_free(struct socket_config *sc)
 	free(sc);
 }
 
+static void
+rpc_server_config_free(struct rpc_server_config *rc)
+{
+	if (rc == NULL)
+		return;
+	free(rc->sock.name);
+	free(rc->sock.file);
+	free(rc->sock.listen);
+	free(rc->sock.owner);
+	free(rc->username);
+	free(rc->password);
+	free(rc);
+}
+
 void
 config_free(struct config *c)
 {
 	if (c == NULL)
 		return;
+	for (size_t i = 0; i < c->nrpc; i++)
+		rpc_server_config_free(c->rpc[i]);
 	for (size_t i = 0; i < c->nprograms; i++)
 		program_config_free(c->programs[i]);
 	free(c->programs);
@@ -1011,6 +1027,106 @@ socket_section_load(struct config_diag *d, struct section *s, struct config *c)
 	c->sockets[c->nsockets++] = sc;
 }
 
+/* Where only this machine can connect. */
+static bool
+loopback_host(const char *h, size_t n)
+{
+	return (n == 9 && strncmp(h, "localhost", 9) == 0) ||
+	    (n >= 4 && strncmp(h, "127.", 4) == 0) ||
+	    (n == 5 && strncmp(h, "[::1]", 5) == 0);
+}
+
+/*
+ * [unix_http_server] (file, chmod, chown) and [inet_http_server] (port),
+ * each with username and password: supervisord's XML-RPC servers, with
+ * its defaults (chmod 0700) and its rules (both credentials or neither).
+ */
+static void
+rpc_section_load(struct config_diag *d, struct section *s, struct config *c,
+    bool inet)
+{
+	struct rpc_server_config *rc;
+	const char *where = NULL, *why;
+	struct entry *e;
+	int errors = 0, mode = 0700;
+	size_t hostlen;
+
+	for (size_t i = 0; i < c->nrpc; i++) {
+		if (strcmp(c->rpc[i]->sock.name, s->name) == 0) {
+			diag_error(d, s->file, s->line, "[%s]: duplicate section "
+			    "(first at %s:%d)", s->name, c->rpc[i]->sock.file,
+			    c->rpc[i]->sock.line);
+			return;
+		}
+	}
+	rc = xcalloc(1, sizeof(*rc));
+	rc->sock.name = xstrdup(s->name);
+	rc->sock.file = xstrdup(s->file);
+	rc->sock.line = s->line;
+	rc->sock.backlog = 128;
+	rc->sock.mode = -1;
+	for (size_t i = 0; i < s->nentries; i++) {
+		e = &s->entries[i];
+		if (strcasecmp(e->key, inet ? "port" : "file") == 0)
+			where = e->value;
+		else if (!inet && strcasecmp(e->key, "chmod") == 0) {
+			if (parse_umask(e->value, &mode, &why) != 0) {
+				diag_error(d, s->file, e->line, "[%s] chmod: "
+				    "\"%s\": an octal mode such as 0700", s->name,
+				    e->value);
+				errors++;
+			}
+		} else if (!inet && strcasecmp(e->key, "chown") == 0) {
+			free(rc->sock.owner);
+			rc->sock.owner = xstrdup(e->value);
+		} else if (strcasecmp(e->key, "username") == 0) {
+			free(rc->username);
+			rc->username = xstrdup(e->value);
+		} else if (strcasecmp(e->key, "password") == 0) {
+			if (strncmp(e->value, "{SHA}", 5) == 0) {
+				diag_error(d, s->file, e->line, "[%s] password: "
+				    "{SHA} hashes are not supported; give the "
+				    "password itself", s->name);
+				errors++;
+			}
+			free(rc->password);
+			rc->password = xstrdup(e->value);
+		} else
+			diag_warning(d, s->file, e->line,
+			    "[%s] %s: unknown key, ignored", s->name, e->key);
+	}
+	if (where == NULL || *where == '\0') {
+		diag_error(d, s->file, s->line, "[%s] %s: missing", s->name,
+		    inet ? "port" : "file");
+		errors++;
+	}
+	if ((rc->username == NULL) != (rc->password == NULL)) {
+		diag_error(d, s->file, s->line, "[%s]: username and password "
+		    "go together: set both or neither", s->name);
+		errors++;
+	}
+	if (errors != 0) {
+		rpc_server_config_free(rc);
+		return;
+	}
+	if (!inet) {
+		rc->sock.mode = mode;
+		rc->sock.listen = xasprintf("unix:%s", where);
+	} else {
+		/* supervisord's "PORT", ":PORT", "*:PORT", "HOST:PORT". */
+		const char *colon = strrchr(where, ':');
+		hostlen = colon ? (size_t)(colon - where) : 0;
+		rc->sock.listen = xasprintf("tcp:%.*s:%s", (int)hostlen, where,
+		    colon ? colon + 1 : where);
+		if (!loopback_host(where, hostlen) && rc->username == NULL)
+			diag_warning(d, s->file, s->line, "[%s] port = %s: "
+			    "anyone who can reach this address controls every "
+			    "process, with no password (set username and "
+			    "password, or listen on 127.0.0.1)", s->name, where);
+	}
+	c->rpc[c->nrpc++] = rc;
+}
+
 /* sockets = a,b: each must be a [socket:NAME]. */
 static int
 program_sockets(struct config_diag *d, struct section *s,
@@ -1089,12 +1205,21 @@ config_load(const char *path, struct config_diag *diag)
 		s = l.sections[i];
 		if (strncmp(s->name, "socket:", 7) == 0)
 			socket_section_load(diag, s, c);
+		else if (strcmp(s->name, "unix_http_server") == 0 ||
+		    strcmp(s->name, "inet_http_server") == 0)
+			rpc_section_load(diag, s, c, s->name[0] == 'i');
 	}
 	for (size_t i = 0; i < l.nsections; i++) {
 		s = l.sections[i];
 		if (strcmp(s->name, "leashd") == 0 ||
 		    strcmp(s->name, "include") == 0 ||
-		    strncmp(s->name, "socket:", 7) == 0)
+		    strncmp(s->name, "socket:", 7) == 0 ||
+		    strcmp(s->name, "unix_http_server") == 0 ||
+		    strcmp(s->name, "inet_http_server") == 0 ||
+		    /* supervisorctl's own section, and the interface leash
+		     * serves in supervisord's place */
+		    strcmp(s->name, "supervisorctl") == 0 ||
+		    strcmp(s->name, "rpcinterface:supervisor") == 0)
 			continue;
 		if (strncmp(s->name, "program:", 8) != 0) {
 			diag_warning(diag, s->file, s->line,
@@ -1217,6 +1342,15 @@ socket_config_equal(const struct socket_config *a,
 	return strcmp(a->name, b->name) == 0 && strcmp(a->listen, b->listen) == 0 &&
 	    a->backlog == b->backlog && a->mode == b->mode &&
 	    str_equal(a->owner, b->owner);
+}
+
+bool
+rpc_server_config_equal(const struct rpc_server_config *a,
+    const struct rpc_server_config *b)
+{
+	return socket_config_equal(&a->sock, &b->sock) &&
+	    str_equal(a->username, b->username) &&
+	    str_equal(a->password, b->password);
 }
 
 int

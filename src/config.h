@@ -102,6 +102,13 @@ struct socket_config {
 	char *owner;		/* unix: USER[:GROUP], or NULL */
 };
 
+/* [unix_http_server] or [inet_http_server]: supervisord's XML-RPC (rpc.h).
+ * sock.listen is unix:PATH or tcp:HOST:PORT; sock.name the section's. */
+struct rpc_server_config {
+	struct socket_config sock;
+	char *username, *password;	/* both or neither */
+};
+
 struct config {
 	char *file;		/* the main file, as given */
 	char *control_socket;	/* NULL: the default path */
@@ -113,6 +120,8 @@ struct config {
 	size_t nprograms;
 	struct socket_config **sockets;
 	size_t nsockets;
+	struct rpc_server_config *rpc[2];	/* unix, then inet */
+	size_t nrpc;
 };
 
 /* Messages from a load: "file:line: [section] key: reason". */
@@ -150,6 +159,8 @@ const struct socket_config *config_find_socket(const struct config *,
 bool socket_config_equal(const struct socket_config *,
     const struct socket_config *);
 void socket_config_free(struct socket_config *);
+bool rpc_server_config_equal(const struct rpc_server_config *,
+    const struct rpc_server_config *);
 /*
  * True when moving a running program from a to b needs its processes
  * restarted; when only keys such as memory_limit, startretries or

@@ -147,35 +147,6 @@ reply_data(struct control_client *c, const char *data, size_t len)
 
 /* JSON. */
 
-/* The length of the valid UTF-8 sequence at s, or 0 (a stray
- * continuation byte, a truncated or overlong sequence, a surrogate). */
-static size_t
-utf8_len(const unsigned char *s)
-{
-	size_t n;
-	unsigned int cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return n;
-}
-
 /* A JSON string of s; bytes that are not UTF-8 (a name or a worker's
  * STATUS= may hold any) become U+FFFD, so the document stays valid. */
 static void
@@ -263,19 +234,6 @@ match_name(const struct control_daemon *d, const char *name, struct match *m)
 		}
 	}
 	return m->n > before ? 0 : -1;
-}
-
-static struct worker *
-find_worker(const struct control_daemon *d, const char *fullname)
-{
-	for (size_t i = 0; i < d->pool->n; i++) {
-		struct program *p = d->pool->v[i];
-		for (size_t j = 0; j < p->nworkers; j++)
-			if (!p->removing &&
-			    strcmp(p->workers[j].fullname, fullname) == 0)
-				return &p->workers[j];
-	}
-	return NULL;
 }
 
 /* Resolves every argument; an unknown one is an error for the request. */
@@ -729,10 +687,10 @@ client_progress(struct control_client *c)
 		/* One at a time: begin the next when the last one is up. */
 		while (c->next_reload < c->names.n) {
 			if (c->next_reload > 0 &&
-			    (w = find_worker(d, c->names.v[c->next_reload - 1])) != NULL &&
+			    (w = pool_find_worker(d->pool, c->names.v[c->next_reload - 1])) != NULL &&
 			    !settled(WAIT_RELOAD, w))
 				return;
-			w = find_worker(d, c->names.v[c->next_reload++]);
+			w = pool_find_worker(d->pool, c->names.v[c->next_reload++]);
 			if (w == NULL)
 				continue;
 			if (w->state != WORKER_RUNNING &&
@@ -748,7 +706,7 @@ client_progress(struct control_client *c)
 		}
 	}
 	for (size_t i = 0; i < c->names.n; i++)
-		if ((w = find_worker(d, c->names.v[i])) != NULL &&
+		if ((w = pool_find_worker(d->pool, c->names.v[i])) != NULL &&
 		    !settled(c->wait, w))
 			return;
 
@@ -761,7 +719,7 @@ client_progress(struct control_client *c)
 	}
 	for (size_t i = 0; i < c->names.n; i++) {
 		const char *msg;
-		w = find_worker(d, c->names.v[i]);
+		w = pool_find_worker(d->pool, c->names.v[i]);
 		if (w == NULL) {
 			msg = "ERROR (no such process)";
 			ok = false;
@@ -1090,7 +1048,7 @@ cmd_shutdown(struct control_client *c, int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	log_info("control", "shutdown requested by uid %u", (unsigned)c->uid);
-	c->ctl->dm.shutdown(c->ctl->dm.arg);
+	c->ctl->dm.shutdown(c->ctl->dm.arg, false);
 	if (c->json)
 		reply(c, "{\"ok\":true}");
 	else
@@ -1659,7 +1617,7 @@ control_listen(const struct control_daemon *d, const char *path,
 	h.data = control_output_cb;
 	h.gone = control_output_gone_cb;
 	h.arg = ctl;
-	output_set_hooks(&h);
+	output_add_hooks(&h);
 	log_info("control", "listening on %s", path);
 	return ctl;
 }
@@ -1667,8 +1625,6 @@ control_listen(const struct control_daemon *d, const char *path,
 void
 control_close(struct control *ctl)
 {
-	struct output_hooks none = { 0 };
-
 	if (ctl == NULL)
 		return;
 	while (ctl->clients != NULL) {
@@ -1683,7 +1639,7 @@ control_close(struct control *ctl)
 	close(ctl->fd);
 	unlink(ctl->path);
 	control_collect(ctl);
+	output_remove_hooks(ctl);
 	free(ctl->path);
 	free(ctl);
-	output_set_hooks(&none);
 }

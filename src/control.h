@@ -7,21 +7,38 @@
 
 #include <stdbool.h>
 
+struct program_config;
 struct control;
 struct output;
 struct pool;
 struct strv;
 struct supervisor;
 
-/* What control needs of the daemon: the pool to act on, and the two
- * requests that are leashd's own (it cannot call up into leashd.c). */
+/* What the front ends (this socket, rpc.c's XML-RPC) need of the daemon:
+ * the pool to act on, and the requests that are leashd's own (they cannot
+ * call up into leashd.c). */
 struct control_daemon {
 	struct supervisor *sv;
 	struct pool *pool;
 	/* leashd_reload: re-read the file, apply it or only report. */
 	int (*reload)(void *arg, bool apply, struct strv *report);
-	/* leashd_shutdown: stop every worker, then exit. */
-	void (*shutdown)(void *arg);
+	/* supervisord's reloadConfig: re-read the file and keep it for
+	 * add_group; the names of the programs it adds, changes and removes
+	 * against the running ones.  -1 with the errors in errors. */
+	int (*reread)(void *arg, struct strv *added, struct strv *changed,
+	    struct strv *removed, struct strv *errors);
+	/* Starts the re-read file's program NAME: 0, -1 not in the file,
+	 * 1 already running. */
+	int (*add_group)(void *arg, const char *name);
+	/* Drops program NAME: 0, -1 no such program, 1 still running. */
+	int (*remove_group)(void *arg, const char *name);
+	/* The programs of the file as last read (getAllConfigInfo): an
+	 * array to free. */
+	const struct program_config **(*configured)(void *arg, size_t *n);
+	/* leashd_shutdown: stop every worker, then exit (restart: then
+	 * execute leashd again, supervisord's restart). */
+	void (*shutdown)(void *arg, bool restart);
+	bool (*shutting_down)(void *arg);
 	void *arg;
 };
 

@@ -21,6 +21,7 @@
 #include "notify.h"
 #include "proc.h"
 #include "program.h"
+#include "rpc.h"
 #include "spawn.h"
 #include "supervisor.h"
 #include "systemd.h"
@@ -33,13 +34,19 @@ struct leashd {
 	struct ev_loop *loop;
 	char *config_path;
 	struct config *cfg;
+	struct config *pending;		/* re-read by reloadConfig, for
+					 * addProcessGroup ... */
+	struct strv pending_names;	/* ... and its programs' names: a
+					 * slot is NULL once added */
 	struct supervisor sv;
 	struct pool pool;
 	bool shutting_down;
+	bool restart;			/* execute leashd again once down */
 	bool reload_requested;
 	bool reopen_requested;
 
 	struct control *control;
+	struct rpc *rpc;		/* supervisord's XML-RPC, or NULL */
 	struct notify *notify;		/* the workers' NOTIFY_SOCKET */
 	struct systemd sd;		/* leashd's own reports to systemd */
 
@@ -99,6 +106,25 @@ leashd_ensure_logdir(struct config *c)
 {
 	if (mkdir(c->childlogdir, 0755) != 0 && errno != EEXIST)
 		log_warn("leashd", "cannot create childlogdir %s", c->childlogdir);
+}
+
+static void
+leashd_forget_pending(struct leashd *d)
+{
+	config_free(d->pending);
+	d->pending = NULL;
+	strv_free(&d->pending_names);
+}
+
+static bool
+rpc_servers_equal(const struct config *a, const struct config *b)
+{
+	if (a->nrpc != b->nrpc)
+		return false;
+	for (size_t i = 0; i < a->nrpc; i++)
+		if (!rpc_server_config_equal(a->rpc[i], b->rpc[i]))
+			return false;
+	return true;
 }
 
 /*
@@ -204,18 +230,146 @@ leashd_reload(struct leashd *d, bool apply, struct strv *report)
 	}
 	for (size_t i = 0; i < report->n; i++)
 		log_info("leashd", "%s", report->v[i]);
+	leashd_forget_pending(d);
 	log_setlevel(c->loglevel);
 	leashd_ensure_logdir(c);
 	if (!same_string(c->control_socket, d->cfg->control_socket) ||
 	    !same_string(c->control_group, d->cfg->control_group))
 		log_warnx("leashd", "control_socket and control_group changes "
 		    "take effect at the next start of leashd");
+	if (!rpc_servers_equal(c, d->cfg))
+		log_warnx("leashd", "[unix_http_server] and [inet_http_server] "
+		    "changes take effect at the next start of leashd");
 	config_free(d->cfg);
 	d->cfg = c;
 	log_info("leashd", "reloaded: %d added, %d changed, %d removed", added,
 	    changed, removed);
 	supervisor_changed(&d->sv);
 	return 0;
+}
+
+/*
+ * supervisord's reloadConfig: the file is read again and kept (its
+ * programs are what addProcessGroup starts), and nothing running changes.
+ */
+static int
+leashd_reread(struct leashd *d, struct strv *added, struct strv *changed,
+    struct strv *removed, struct strv *errors)
+{
+	struct config_diag diag;
+	struct config *c;
+	struct program *p;
+
+	log_info("leashd", "re-reading %s", d->config_path);
+	c = config_load(d->config_path, &diag);
+	print_diag(&diag, true);
+	for (size_t i = 0; i < diag.nerrors; i++)
+		strv_push(errors, xstrdup(diag.errors[i]));
+	config_diag_free(&diag);
+	if (c == NULL)
+		return -1;
+	leashd_forget_pending(d);
+	d->pending = c;
+	for (size_t i = 0; i < c->nprograms; i++) {
+		strv_push(&d->pending_names, xstrdup(c->programs[i]->name));
+		p = pool_find(&d->pool, c->programs[i]->name);
+		if (p == NULL || p->removing)
+			strv_push(added, xstrdup(c->programs[i]->name));
+		else if (!program_config_equal(p->next_cfg ? p->next_cfg : p->cfg,
+		    c->programs[i]))
+			strv_push(changed, xstrdup(c->programs[i]->name));
+	}
+	for (size_t i = 0; i < d->pool.n; i++) {
+		p = d->pool.v[i];
+		if (!p->removing && config_find_program(c, p->cfg->name) == NULL)
+			strv_push(removed, xstrdup(p->cfg->name));
+	}
+	return 0;
+}
+
+static int
+leashd_add_group(struct leashd *d, const char *name)
+{
+	struct program_config *pc;
+	struct program *p = pool_find(&d->pool, name);
+
+	if (p != NULL && !p->removing)
+		return 1;
+	if (p != NULL || d->pending == NULL ||
+	    (pc = (struct program_config *)config_find_program(d->pending,
+	    name)) == NULL)
+		return -1;
+	for (size_t i = 0; i < d->pending->nprograms; i++)
+		if (d->pending->programs[i] == pc)
+			d->pending->programs[i] = NULL;
+	p = program_new(&d->sv, pc);
+	pool_add(&d->pool, p);
+	log_info("leashd", "%s: added process group", name);
+	if (pc->autostart)
+		program_start(p);
+	supervisor_changed(&d->sv);
+	return 0;
+}
+
+/*
+ * A stopped program leaves the pool at once, so that addProcessGroup can
+ * follow in the next call.  Its config goes back to the re-read file when
+ * it came from there (supervisord keeps its configs apart from its
+ * groups: a removed group can be added again).
+ */
+static int
+leashd_remove_group(struct leashd *d, const char *name)
+{
+	struct program *p;
+	size_t i;
+
+	for (i = 0; i < d->pool.n; i++)
+		if (strcmp(d->pool.v[i]->cfg->name, name) == 0)
+			break;
+	if (i == d->pool.n || (p = d->pool.v[i])->removing)
+		return -1;
+	if (!program_is_down(p))
+		return 1;
+	for (size_t j = 0; d->pending != NULL && j < d->pending_names.n; j++) {
+		if (d->pending->programs[j] == NULL &&
+		    strcmp(d->pending_names.v[j], name) == 0) {
+			d->pending->programs[j] = p->cfg;
+			p->cfg = NULL;
+		}
+	}
+	program_config_free(p->cfg);
+	program_config_free(p->next_cfg);
+	program_free(p);
+	pool_remove(&d->pool, i);
+	log_info("leashd", "%s: removed process group", name);
+	supervisor_changed(&d->sv);
+	return 0;
+}
+
+/* The programs of the file as last read: the re-read one's, or the
+ * running ones. */
+static const struct program_config **
+leashd_configured(struct leashd *d, size_t *n)
+{
+	const struct program_config **v;
+	struct program *p;
+
+	*n = 0;
+	if (d->pending == NULL) {
+		v = xcalloc(d->pool.n + 1, sizeof(*v));
+		for (size_t i = 0; i < d->pool.n; i++)
+			if (!d->pool.v[i]->removing)
+				v[(*n)++] = d->pool.v[i]->cfg;
+		return v;
+	}
+	v = xcalloc(d->pending_names.n + 1, sizeof(*v));
+	for (size_t i = 0; i < d->pending_names.n; i++) {
+		if (d->pending->programs[i] != NULL)
+			v[(*n)++] = d->pending->programs[i];
+		else if ((p = pool_find(&d->pool, d->pending_names.v[i])) != NULL)
+			v[(*n)++] = p->cfg;
+	}
+	return v;
 }
 
 /* Kills and reaps whatever descends from leashd, so nothing outlives it. */
@@ -320,6 +474,7 @@ leashd_reconcile(struct ev_loop *loop, ev_prepare *w, int revents)
 		} else {
 			np = program_new(&d->sv, p->next_cfg);
 			np->pool = &d->pool;
+			np->seq = p->seq;
 			for (size_t j = 0; j < p->nworkers && j < np->nworkers; j++)
 				memcpy(np->workers[j].restarts,
 				    p->workers[j].restarts,
@@ -339,6 +494,7 @@ leashd_reconcile(struct ev_loop *loop, ev_prepare *w, int revents)
 	for (size_t i = 0; i < d->pool.n; i++)
 		program_advance(d->pool.v[i]);
 	control_update(d->control);
+	rpc_update(d->rpc);
 	systemd_update(&d->sd);
 	if (d->shutting_down)
 		leashd_shutdown_step(d);
@@ -368,9 +524,47 @@ leashd_reload_cb(void *arg, bool apply, struct strv *report)
 }
 
 static void
-leashd_shutdown_cb(void *arg)
+leashd_shutdown_cb(void *arg, bool restart)
 {
-	leashd_shutdown(arg);
+	struct leashd *d = arg;
+
+	if (restart && !d->shutting_down) {
+		log_info("leashd", "restarting: stopping every worker, then "
+		    "starting leashd again");
+		d->restart = true;
+	}
+	leashd_shutdown(d);
+}
+
+static bool
+leashd_shutting_down_cb(void *arg)
+{
+	return ((struct leashd *)arg)->shutting_down;
+}
+
+static int
+leashd_reread_cb(void *arg, struct strv *added, struct strv *changed,
+    struct strv *removed, struct strv *errors)
+{
+	return leashd_reread(arg, added, changed, removed, errors);
+}
+
+static int
+leashd_add_group_cb(void *arg, const char *name)
+{
+	return leashd_add_group(arg, name);
+}
+
+static int
+leashd_remove_group_cb(void *arg, const char *name)
+{
+	return leashd_remove_group(arg, name);
+}
+
+static const struct program_config **
+leashd_configured_cb(void *arg, size_t *n)
+{
+	return leashd_configured(arg, n);
 }
 
 static void
@@ -512,6 +706,11 @@ leashd_main(int argc, char **argv)
 	dm.pool = &d.pool;
 	dm.reload = leashd_reload_cb;
 	dm.shutdown = leashd_shutdown_cb;
+	dm.shutting_down = leashd_shutting_down_cb;
+	dm.reread = leashd_reread_cb;
+	dm.add_group = leashd_add_group_cb;
+	dm.remove_group = leashd_remove_group_cb;
+	dm.configured = leashd_configured_cb;
 	dm.arg = &d;
 	d.control = control_listen(&dm, sockpath, d.cfg->control_group, err,
 	    sizeof(err));
@@ -522,10 +721,13 @@ leashd_main(int argc, char **argv)
 		ev_loop_destroy(d.loop);
 		return 1;
 	}
-	if (listeners_apply(&d.sv.listeners, d.cfg->sockets, d.cfg->nsockets,
+	if (rpc_open(&dm, d.cfg->rpc, d.cfg->nrpc, &d.rpc, err,
+	    sizeof(err)) != 0 ||
+	    listeners_apply(&d.sv.listeners, d.cfg->sockets, d.cfg->nsockets,
 	    err, sizeof(err)) != 0) {
 		fprintf(stderr, "leashd: error: %s\n", err);
 		free(sockpath);
+		rpc_close(d.rpc);
 		control_close(d.control);
 		config_free(d.cfg);
 		ev_loop_destroy(d.loop);
@@ -553,6 +755,7 @@ leashd_main(int argc, char **argv)
 
 	ev_run(d.loop, 0);
 
+	rpc_close(d.rpc);
 	control_close(d.control);
 	notify_close(d.notify);
 	systemd_close(&d.sd);
@@ -560,6 +763,15 @@ leashd_main(int argc, char **argv)
 	pool_free(&d.pool);
 	supervisor_free(&d.sv);
 	config_free(d.cfg);
+	leashd_forget_pending(&d);
 	ev_loop_destroy(d.loop);
+	if (d.restart) {
+		/* Every descriptor is close-on-exec: the new image binds
+		 * its sockets afresh. */
+		log_info("leashd", "executing %s again", argv[0]);
+		execv("/proc/self/exe", argv);
+		log_warn("leashd", "cannot execute leashd again");
+		return 1;
+	}
 	return 0;
 }

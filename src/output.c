@@ -10,12 +10,27 @@
 #include "output.h"
 #include "util.h"
 
-static struct output_hooks hooks;
+/* The control socket's and the HTTP server's followers. */
+static struct output_hooks hooks[OUTPUT_HOOKS_MAX];
 
 void
-output_set_hooks(const struct output_hooks *h)
+output_add_hooks(const struct output_hooks *h)
 {
-	hooks = *h;
+	for (size_t i = 0; i < nitems(hooks); i++) {
+		if (hooks[i].arg == NULL) {
+			hooks[i] = *h;
+			return;
+		}
+	}
+	fatalx("output", "more than %d output hooks", OUTPUT_HOOKS_MAX);
+}
+
+void
+output_remove_hooks(void *arg)
+{
+	for (size_t i = 0; i < nitems(hooks); i++)
+		if (hooks[i].arg == arg)
+			memset(&hooks[i], 0, sizeof(hooks[i]));
 }
 
 int
@@ -116,11 +131,30 @@ logfile_init(struct logfile *lf, const char *path, uint64_t maxbytes,
 void
 logfile_free(struct logfile *lf)
 {
-	if (hooks.gone != NULL)
-		hooks.gone(hooks.arg, lf);
+	for (size_t i = 0; i < nitems(hooks); i++)
+		if (hooks[i].gone != NULL)
+			hooks[i].gone(hooks[i].arg, lf);
 	logfile_close(lf);
 	free(lf->path);
 	lf->path = NULL;
+}
+
+void
+logfile_clear(struct logfile *lf)
+{
+	char *old;
+
+	if (lf->path == NULL)
+		return;
+	if ((lf->fd >= 0 ? ftruncate(lf->fd, 0) : truncate(lf->path, 0)) != 0 &&
+	    errno != ENOENT)
+		log_warn("output", "cannot clear %s", lf->path);
+	lf->size = 0;
+	for (long i = 1; i <= lf->backups; i++) {
+		old = xasprintf("%s.%ld", lf->path, i);
+		unlink(old);
+		free(old);
+	}
 }
 
 void
@@ -142,8 +176,9 @@ output_drain(struct output *o)
 		n = read(o->fd, buf, sizeof(buf));
 		if (n > 0) {
 			logfile_write(o->log, buf, n);
-			if (hooks.data != NULL)
-				hooks.data(hooks.arg, o->log, buf, n);
+			for (size_t i = 0; i < nitems(hooks); i++)
+				if (hooks[i].data != NULL)
+					hooks[i].data(hooks[i].arg, o->log, buf, n);
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
@@ -173,6 +208,8 @@ output_attach(struct output *o, struct logfile *log, int fd)
 {
 	o->log = log;
 	o->fd = fd;
+	/* The file exists from the first spawn, as supervisord has it. */
+	logfile_open(log);
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	ev_io_init(&o->io, output_cb, fd, EV_READ);
 	ev_io_start(EV_DEFAULT, &o->io);

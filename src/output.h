@@ -25,13 +25,16 @@ struct output {
 	ev_io io;
 };
 
-/* Who else wants a worker's output (tail -f), and when a log goes away. */
+/* Who else wants a worker's output (tail -f), and when a log goes away:
+ * one set of hooks per front end, told apart by arg. */
+#define OUTPUT_HOOKS_MAX 4
 struct output_hooks {
 	void (*data)(void *arg, struct logfile *, const char *, size_t);
 	void (*gone)(void *arg, struct logfile *);
 	void *arg;
 };
-void output_set_hooks(const struct output_hooks *);
+void output_add_hooks(const struct output_hooks *);
+void output_remove_hooks(void *arg);
 
 void logfile_init(struct logfile *, const char *path, uint64_t maxbytes,
     long backups);
@@ -39,6 +42,8 @@ void logfile_free(struct logfile *);
 int logfile_open(struct logfile *);
 void logfile_write(struct logfile *, const char *, size_t);
 void logfile_close(struct logfile *);
+/* Empties the file and removes its rotated backups (clearProcessLogs). */
+void logfile_clear(struct logfile *);
 /* Closes and reopens the file (SIGUSR2, after logrotate). */
 void logfile_reopen(struct logfile *);
 

@@ -517,6 +517,7 @@ pool_add(struct pool *pool, struct program *p)
 	pool->v = xrealloc(pool->v, (pool->n + 1) * sizeof(*pool->v));
 	pool->v[pool->n++] = p;
 	p->pool = pool;
+	p->seq = pool->joined++;
 	pool_sort(pool);
 }
 
@@ -534,6 +535,19 @@ pool_find(const struct pool *pool, const char *name)
 	for (size_t i = 0; i < pool->n; i++)
 		if (strcmp(pool->v[i]->cfg->name, name) == 0)
 			return pool->v[i];
+	return NULL;
+}
+
+struct worker *
+pool_find_worker(const struct pool *pool, const char *fullname)
+{
+	for (size_t i = 0; i < pool->n; i++) {
+		struct program *p = pool->v[i];
+		for (size_t j = 0; j < p->nworkers; j++)
+			if (!p->removing &&
+			    strcmp(p->workers[j].fullname, fullname) == 0)
+				return &p->workers[j];
+	}
 	return NULL;
 }
 

@@ -33,12 +33,14 @@ struct program {
 	double ready_estimate;		/* measured seconds from spawn to ready */
 	struct pace pace;		/* recent leak pace (replace_pace) */
 	bool reuseport_checked;		/* program_check_reuseport looked */
+	unsigned long seq;		/* the order it joined the pool */
 };
 
 /* Every program, in priority order. */
 struct pool {
 	struct program **v;
 	size_t n;
+	unsigned long joined;		/* programs ever added */
 };
 
 struct program *program_new(struct supervisor *, struct program_config *);
@@ -61,6 +63,8 @@ void pool_remove(struct pool *, size_t i);
 /* Restores priority order after a program was replaced in place. */
 void pool_sort(struct pool *);
 struct program *pool_find(const struct pool *, const char *name);
+/* The worker named "program:process", not of a program being removed. */
+struct worker *pool_find_worker(const struct pool *, const char *fullname);
 struct instance *pool_instance_by_pid(const struct pool *, pid_t);
 struct instance *pool_instance_by_token(const struct pool *, const char *);
 /* The pids of every live instance, sorted (free it). */

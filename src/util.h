@@ -54,4 +54,8 @@ void buf_reset(struct buf *);
 /* Drops the first n bytes. */
 void buf_consume(struct buf *, size_t);
 
+/* The length of the valid UTF-8 sequence at s, or 0 (a stray
+ * continuation byte, a truncated or overlong sequence, a surrogate). */
+size_t utf8_len(const unsigned char *s);
+
 #endif

@@ -240,6 +240,7 @@ worker_set_main(struct worker *w, struct instance *in)
 	in->role = ROLE_MAIN;
 	w->main = in;
 	w->last_pid = in->pid;
+	w->last_start = in->start_time;
 	worker_look(w, REPLACE_CONFIRM_INTERVAL);
 }
 
@@ -460,6 +461,7 @@ worker_main_exited(struct worker *w, struct instance *in)
 	bool force = w->force_restart;
 
 	w->last_status = in->exit_status;
+	w->last_stop = ev_now(w->sv->loop);
 	instance_describe_status(in->exit_status, how, sizeof(how));
 	if (w->state == WORKER_STOPPING) {
 		log_info("program", "%s stopped (%s)", w->fullname, how);

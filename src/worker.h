@@ -66,6 +66,8 @@ struct worker {
 	long backoff;		/* failed starts in a row */
 	int last_status;	/* wait status of the last exit */
 	pid_t last_pid;
+	ev_tstamp last_start;	/* its main process's last spawn, 0: never */
+	ev_tstamp last_stop;	/* and last exit */
 	char *spawn_error;
 
 	struct logfile outlog, errlog;

@@ -1,0 +1,475 @@
+/*
+ * libmicrohttpd on libev.  MHD runs without threads of its own
+ * (MHD_USE_EPOLL): its epoll descriptor is one ev_io, its next deadline
+ * one ev_timer, and every event ends in MHD_run.  A request that waits
+ * (startProcess until RUNNING) or streams (tail -f) suspends its
+ * connection; answering resumes it, which MHD signals on its own epoll
+ * descriptor, so the loop wakes without help.
+ */
+#include <errno.h>
+#include <microhttpd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "http.h"
+#include "log.h"
+#include "sockets.h"
+#include "util.h"
+
+struct http_server {
+	struct ev_loop *loop;
+	struct http_request *requests;	/* every one MHD has open */
+	struct MHD_Daemon *mhd;
+	struct socket_config sock;
+	int fd;
+	char *name;
+	char *username, *password;
+	http_handler handler;
+	void *arg;
+	ev_io io;
+	ev_timer timer;
+};
+
+struct http_request {
+	struct http_server *srv;
+	struct http_request *prev, *next;
+	struct MHD_Connection *conn;
+	char *method, *path;
+	struct buf body;
+	bool too_big;
+	bool handled;		/* the handler has it */
+	bool suspended;
+	bool answered;
+	/* waiting */
+	void (*gone)(void *);
+	void *gone_arg;
+	/* a stream */
+	bool streaming, stream_done;
+	struct buf out;
+	/* a reply made while the connection was suspended */
+	struct MHD_Response *pending;
+	unsigned int pending_status;
+};
+
+static void http_run(struct http_server *);
+
+const char *
+http_name(const struct http_server *s)
+{
+	return s->name;
+}
+
+const char *
+http_method(const struct http_request *r)
+{
+	return r->method;
+}
+
+const char *
+http_path(const struct http_request *r)
+{
+	return r->path;
+}
+
+const char *
+http_body(const struct http_request *r, size_t *len)
+{
+	*len = r->body.n;
+	return r->body.p ? r->body.p : "";
+}
+
+/* A resumed connection moves at MHD's next run: make it soon. */
+static void
+request_resume(struct http_request *r)
+{
+	struct http_server *s = r->srv;
+
+	if (!r->suspended)
+		return;
+	r->suspended = false;
+	MHD_resume_connection(r->conn);
+	ev_timer_stop(s->loop, &s->timer);
+	ev_timer_set(&s->timer, 0., 0.);
+	ev_timer_start(s->loop, &s->timer);
+}
+
+static struct MHD_Response *
+response_new(const char *content_type, const char *data, size_t len)
+{
+	struct MHD_Response *resp;
+
+	resp = MHD_create_response_from_buffer(len, (void *)data,
+	    MHD_RESPMEM_MUST_COPY);
+	if (resp != NULL && content_type != NULL)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+		    content_type);
+	return resp;
+}
+
+void
+http_reply(struct http_request *r, unsigned int status,
+    const char *content_type, const char *data, size_t len)
+{
+	struct MHD_Response *resp;
+
+	if (r->answered)
+		return;
+	r->answered = true;
+	r->gone = NULL;
+	if ((resp = response_new(content_type, data, len)) == NULL)
+		return;
+	if (r->suspended) {
+		/* Queued when MHD calls the access handler again. */
+		r->pending = resp;
+		r->pending_status = status;
+		request_resume(r);
+		return;
+	}
+	MHD_queue_response(r->conn, status, resp);
+	MHD_destroy_response(resp);
+}
+
+void
+http_wait(struct http_request *r, void (*gone)(void *), void *arg)
+{
+	r->gone = gone;
+	r->gone_arg = arg;
+	if (!r->answered && !r->suspended) {
+		r->suspended = true;
+		MHD_suspend_connection(r->conn);
+	}
+}
+
+static ssize_t
+stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct http_request *r = cls;
+	size_t n;
+
+	(void)pos;
+	if (r->out.n == 0) {
+		if (r->stream_done)
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		/* Nothing yet: sleep until http_stream_write. */
+		if (!r->suspended) {
+			r->suspended = true;
+			MHD_suspend_connection(r->conn);
+		}
+		return 0;
+	}
+	n = r->out.n < max ? r->out.n : max;
+	memcpy(buf, r->out.p, n);
+	buf_consume(&r->out, n);
+	return (ssize_t)n;
+}
+
+void
+http_stream_begin(struct http_request *r, const char *content_type)
+{
+	struct MHD_Response *resp;
+
+	if (r->answered)
+		return;
+	r->answered = true;
+	r->streaming = true;
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096,
+	    stream_read, r, NULL);
+	if (resp == NULL)
+		return;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+	    content_type);
+	MHD_add_response_header(resp, "X-Accel-Buffering", "no");
+	/* A follower may stay for days. */
+	MHD_set_connection_option(r->conn, MHD_CONNECTION_OPTION_TIMEOUT, 0);
+	if (r->suspended) {
+		r->pending = resp;
+		r->pending_status = MHD_HTTP_OK;
+		request_resume(r);
+		return;
+	}
+	MHD_queue_response(r->conn, MHD_HTTP_OK, resp);
+	MHD_destroy_response(resp);
+}
+
+void
+http_stream_write(struct http_request *r, const char *data, size_t len)
+{
+	/* A follower that does not read is cut off, not buffered forever. */
+	if (r->out.n + len > HTTP_BODY_MAX) {
+		r->stream_done = true;
+		buf_reset(&r->out);
+	} else
+		buf_append(&r->out, data, len);
+	request_resume(r);
+}
+
+void
+http_stream_end(struct http_request *r)
+{
+	r->stream_done = true;
+	request_resume(r);
+}
+
+/* Equal without saying where they first differ. */
+static bool
+secret_equal(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	unsigned char d = la != lb;
+
+	for (size_t i = 0; i < la; i++)
+		d |= (unsigned char)a[i] ^ (unsigned char)b[i % (lb ? lb : 1)];
+	return d == 0;
+}
+
+static bool
+request_authorized(struct http_server *s, struct MHD_Connection *conn)
+{
+	char *user, *pass = NULL;
+	bool ok;
+
+	if (s->username == NULL)
+		return true;
+	if ((user = MHD_basic_auth_get_username_password(conn, &pass)) == NULL)
+		return false;
+	ok = secret_equal(user, s->username) && pass != NULL &&
+	    secret_equal(pass, s->password);
+	MHD_free(user);
+	if (pass != NULL)
+		MHD_free(pass);
+	return ok;
+}
+
+static enum MHD_Result
+simple_reply(struct MHD_Connection *conn, unsigned int status, const char *text)
+{
+	struct MHD_Response *resp = response_new("text/plain", text, strlen(text));
+	enum MHD_Result rc;
+
+	if (resp == NULL)
+		return MHD_NO;
+	rc = MHD_queue_response(conn, status, resp);
+	MHD_destroy_response(resp);
+	return rc;
+}
+
+static enum MHD_Result
+http_access(void *cls, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *version, const char *data,
+    size_t *data_size, void **con_cls)
+{
+	struct http_server *s = cls;
+	struct http_request *r = *con_cls;
+	struct MHD_Response *resp;
+	enum MHD_Result rc;
+
+	(void)version;
+	if (r == NULL) {
+		r = xcalloc(1, sizeof(*r));
+		r->srv = s;
+		r->conn = conn;
+		r->method = xstrdup(method);
+		r->path = xstrdup(url);
+		if ((r->next = s->requests) != NULL)
+			r->next->prev = r;
+		s->requests = r;
+		*con_cls = r;
+		return MHD_YES;
+	}
+	if (*data_size > 0) {
+		if (r->body.n + *data_size > HTTP_BODY_MAX)
+			r->too_big = true;
+		else
+			buf_append(&r->body, data, *data_size);
+		*data_size = 0;
+		return MHD_YES;
+	}
+	if (r->pending != NULL) {
+		resp = r->pending;
+		r->pending = NULL;
+		rc = MHD_queue_response(conn, r->pending_status, resp);
+		MHD_destroy_response(resp);
+		return rc;
+	}
+	if (r->handled)
+		return MHD_YES;
+	r->handled = true;
+	if (!request_authorized(s, conn)) {
+		resp = response_new("text/plain", "Unauthorized\n", 13);
+		if (resp == NULL)
+			return MHD_NO;
+		rc = MHD_queue_basic_auth_fail_response(conn, "default", resp);
+		MHD_destroy_response(resp);
+		r->answered = true;
+		return rc;
+	}
+	if (r->too_big) {
+		r->answered = true;
+		return simple_reply(conn, MHD_HTTP_CONTENT_TOO_LARGE,
+		    "Request body too large\n");
+	}
+	s->handler(s->arg, r);
+	if (!r->answered && !r->suspended) {
+		/* A handler that neither answered nor waited. */
+		r->answered = true;
+		return simple_reply(conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		    "No reply\n");
+	}
+	return MHD_YES;
+}
+
+static void
+http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+    enum MHD_RequestTerminationCode code)
+{
+	struct http_request *r = *con_cls;
+
+	struct http_server *s = cls;
+
+	(void)conn;
+	(void)code;
+	if (r == NULL)
+		return;
+	if (r->prev != NULL)
+		r->prev->next = r->next;
+	else
+		s->requests = r->next;
+	if (r->next != NULL)
+		r->next->prev = r->prev;
+	if (r->gone != NULL)
+		r->gone(r->gone_arg);
+	if (r->pending != NULL)
+		MHD_destroy_response(r->pending);
+	buf_reset(&r->body);
+	buf_reset(&r->out);
+	free(r->method);
+	free(r->path);
+	free(r);
+	*con_cls = NULL;
+}
+
+static void
+http_logger(void *cls, const char *fmt, va_list ap)
+{
+	struct http_server *s = cls;
+	char *msg = xvasprintf(fmt, ap);
+	size_t n = strlen(msg);
+
+	while (n > 0 && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	log_debug("http", "%s: %s", s->name, msg);
+	free(msg);
+}
+
+static void
+http_run(struct http_server *s)
+{
+	MHD_UNSIGNED_LONG_LONG ms;
+
+	MHD_run(s->mhd);
+	ev_timer_stop(s->loop, &s->timer);
+	if (MHD_get_timeout(s->mhd, &ms) == MHD_YES) {
+		ev_timer_set(&s->timer, ms / 1000.0, 0.);
+		ev_timer_start(s->loop, &s->timer);
+	}
+}
+
+static void
+http_io_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	(void)loop;
+	(void)revents;
+	http_run(container_of(io, struct http_server, io));
+}
+
+static void
+http_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop;
+	(void)revents;
+	http_run(container_of(t, struct http_server, timer));
+}
+
+struct http_server *
+http_open(struct ev_loop *loop, const struct http_listen *l,
+    http_handler handler, void *arg, char *err, size_t errlen)
+{
+	struct http_server *s = xcalloc(1, sizeof(*s));
+	const union MHD_DaemonInfo *info;
+	char why[256];
+
+	s->loop = loop;
+	s->handler = handler;
+	s->arg = arg;
+	s->username = l->username ? xstrdup(l->username) : NULL;
+	s->password = xstrdup(l->password ? l->password : "");
+	s->sock.backlog = 128;
+	s->sock.mode = l->mode;
+	s->sock.owner = l->owner ? xstrdup(l->owner) : NULL;
+	if (l->unix_path != NULL) {
+		s->sock.listen = xasprintf("unix:%s", l->unix_path);
+		s->name = xstrdup(l->unix_path);
+	} else {
+		s->sock.listen = xasprintf("tcp:%s", l->inet);
+		s->name = xstrdup(l->inet);
+	}
+	s->fd = socket_bind(&s->sock, why, sizeof(why));
+	if (s->fd < 0) {
+		snprintf(err, errlen, "%s", why);
+		s->mhd = NULL;
+		http_close(s);
+		return NULL;
+	}
+	s->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+	    MHD_USE_ERROR_LOG, 0, NULL, NULL, http_access, s,
+	    MHD_OPTION_LISTEN_SOCKET, s->fd,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HTTP_CONNECTIONS_MAX,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTP_IDLE_TIMEOUT,
+	    MHD_OPTION_NOTIFY_COMPLETED, http_completed, s,
+	    MHD_OPTION_EXTERNAL_LOGGER, http_logger, s,
+	    MHD_OPTION_END);
+	if (s->mhd == NULL ||
+	    (info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_EPOLL_FD)) == NULL) {
+		snprintf(err, errlen, "%s: cannot start the HTTP server", s->name);
+		http_close(s);
+		return NULL;
+	}
+	ev_io_init(&s->io, http_io_cb, info->epoll_fd, EV_READ);
+	ev_io_start(loop, &s->io);
+	ev_init(&s->timer, http_timer_cb);
+	http_run(s);
+	return s;
+}
+
+void
+http_close(struct http_server *s)
+{
+	if (s == NULL)
+		return;
+	if (s->mhd != NULL) {
+		ev_io_stop(s->loop, &s->io);
+		ev_timer_stop(s->loop, &s->timer);
+		/* MHD refuses to stop with connections suspended: wake
+		 * them, streams ended, and let MHD take them back. */
+		for (struct http_request *r = s->requests; r != NULL; r = r->next) {
+			r->stream_done = true;
+			r->gone = NULL;
+			request_resume(r);
+		}
+		MHD_run(s->mhd);
+		/* The listening socket is ours to close and unlink. */
+		MHD_quiesce_daemon(s->mhd);
+		MHD_stop_daemon(s->mhd);
+	}
+	if (s->fd >= 0)
+		socket_unbind(&s->sock, s->fd);
+	free(s->sock.listen);
+	free(s->sock.owner);
+	free(s->name);
+	free(s->username);
+	free(s->password);
+	free(s);
+}
