@@ -77,8 +77,8 @@ cat >"$warn" <<EOF
 [leashd]
 childlogdir = $DIR/logs
 
-[unix_http_server]
-file = /tmp/supervisor.sock
+[frobnicator]
+speed = 11
 
 [program:p]
 command = $WORKER --pidfile $DIR/p.pid
@@ -89,14 +89,14 @@ stdout_logfile = NONE
 stderr_logfile = NONE
 EOF
 key_line=$(line_of "$warn" 'no_such_key = 1')
-sect_line=$(line_of "$warn" '[unix_http_server]')
+sect_line=$(line_of "$warn" '[frobnicator]')
 
 start_leashd "$warn"
 wait_for "with an unknown key the worker reaches RUNNING" 10 in_state p:p RUNNING
 check "the unknown key is a warning with file:line and key" \
     log_has "^leashd: warning: $warn:$key_line: \\[program:p\\] no_such_key: unknown key, ignored\$"
 check "the unknown section is a warning with file:line" \
-    log_has "^leashd: warning: $warn:$sect_line: \\[unix_http_server\\]: section not used by leash, ignored\$"
+    log_has "^leashd: warning: $warn:$sect_line: \\[frobnicator\\]: section not used by leash, ignored\$"
 check "no error is reported" test "$(count_log 'error')" -eq 0
 p=$(worker_pid p:p)
 wait_for "the worker's pid file appears" 10 test -s "$DIR/p.pid"

@@ -1313,7 +1313,7 @@ test_warnings(void)
 	    "[supervisord]\n"				/* 7 */
 	    "logfile = /dev/null\n"			/* 8 */
 	    "[eventlistener:foo]\n"			/* 9 */
-	    "[unix_http_server]\n",			/* 10 */
+	    "[frobnicator]\n",			/* 10 */
 	    &d);
 	path = tpath("warn.ini");
 	check(c != NULL && d.nerrors == 0, &d,
@@ -1327,9 +1327,86 @@ test_warnings(void)
 	    "unknown section: warning at its header");
 	check(has_warning(&d, path, 9, "[eventlistener:foo]", "not used"), &d,
 	    "an empty unknown section: warning at its header");
-	check(has_warning(&d, path, 10, "[unix_http_server]", "not used"), &d,
+	check(has_warning(&d, path, 10, "[frobnicator]", "not used"), &d,
 	    "an empty last section: warning at its header");
 	ok(d.nwarnings == 5, "five warnings (%zu)", d.nwarnings);
+	config_free(c);
+	config_diag_free(&d);
+}
+
+/* [unix_http_server] and [inet_http_server], as supervisord reads them. */
+static void
+test_rpc_servers(void)
+{
+	struct config_diag d;
+	struct config *c;
+	const char *path;
+
+	c = load("rpc.ini",
+	    "[unix_http_server]\n"			/* 1 */
+	    "file = /run/x/supervisor.sock\n"		/* 2 */
+	    "chmod = 0770\n"				/* 3 */
+	    "chown = nobody:nogroup\n"			/* 4 */
+	    "[inet_http_server]\n"			/* 5 */
+	    "port = *:9001\n"				/* 6 */
+	    "[supervisorctl]\n"			/* 7 */
+	    "serverurl = unix:///run/x/supervisor.sock\n" /* 8 */
+	    "[rpcinterface:supervisor]\n"		/* 9 */
+	    "supervisor.rpcinterface_factory = x\n"	/* 10 */
+	    "[program:x]\n"				/* 11 */
+	    "command = /bin/true\n",			/* 12 */
+	    &d);
+	path = tpath("rpc.ini");
+	check(c != NULL && c->nrpc == 2, &d, "both servers load");
+	check(c != NULL && strcmp(c->rpc[0]->sock.listen,
+	    "unix:/run/x/supervisor.sock") == 0 && c->rpc[0]->sock.mode == 0770 &&
+	    strcmp(c->rpc[0]->sock.owner, "nobody:nogroup") == 0, &d,
+	    "unix: file, chmod and chown");
+	check(c != NULL && strcmp(c->rpc[1]->sock.listen, "tcp:*:9001") == 0,
+	    &d, "inet: port *:9001 listens on every address");
+	check(has_warning(&d, path, 5, "[inet_http_server] port = *:9001",
+	    "no password"), &d, "a public port without a password: a warning");
+	ok(d.nwarnings == 1, "no warning for [supervisorctl] or "
+	    "[rpcinterface:supervisor] (%zu in all)", d.nwarnings);
+	config_free(c);
+	config_diag_free(&d);
+
+	c = load("rpc2.ini",
+	    "[unix_http_server]\n"			/* 1 */
+	    "file = /tmp/s.sock\n"			/* 2 */
+	    "[inet_http_server]\n"			/* 3 */
+	    "port = 9001\n"				/* 4 */
+	    "username = user\n"			/* 5 */
+	    "password = 123\n",			/* 6 */
+	    &d);
+	check(c != NULL && c->nrpc == 2 && c->rpc[0]->sock.mode == 0700 &&
+	    strcmp(c->rpc[1]->sock.listen, "tcp::9001") == 0 &&
+	    strcmp(c->rpc[1]->username, "user") == 0 &&
+	    strcmp(c->rpc[1]->password, "123") == 0 && d.nwarnings == 0, &d,
+	    "chmod defaults to 0700; a bare port; credentials; no warning "
+	    "with a password");
+	config_free(c);
+	config_diag_free(&d);
+
+	c = load("rpc3.ini",
+	    "[unix_http_server]\n"			/* 1 */
+	    "chmod = 0700\n"				/* 2 */
+	    "[inet_http_server]\n"			/* 3 */
+	    "port = 127.0.0.1:9001\n"			/* 4 */
+	    "username = user\n"			/* 5 */
+	    "[unix_http_server]\n"			/* 6 */
+	    "file = /tmp/t.sock\n"			/* 7 */
+	    "password = {SHA}82ab876d1387bfafe46cc1c8a2ef074eae50cb1d\n", /* 8 */
+	    &d);
+	path = tpath("rpc3.ini");
+	check(c == NULL && has_error(&d, path, 1, "[unix_http_server] file",
+	    "missing"), &d, "no file: an error at the section");
+	check(has_error(&d, path, 3, "[inet_http_server]", "username and "
+	    "password go together"), &d, "a username without a password: an "
+	    "error");
+	check(has_error(&d, path, 8, "[unix_http_server] password",
+	    "{SHA} hashes are not supported"), &d, "a {SHA} password: an error "
+	    "that says so");
 	config_free(c);
 	config_diag_free(&d);
 }
@@ -1534,6 +1611,7 @@ main(void)
 	test_multiline();
 	test_bad_values();
 	test_warnings();
+	test_rpc_servers();
 	test_equal();
 	test_exitcode_expected();
 	test_include_loop();
