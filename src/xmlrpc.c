@@ -214,7 +214,8 @@ parse_start(void *arg, const XML_Char *name, const XML_Char **attrs)
 	p->gather = false;
 	if (strcmp(name, "methodCall") == 0 && up == E_NONE && p->method == NULL)
 		e = E_CALL;
-	else if (strcmp(name, "methodName") == 0 && up == E_CALL)
+	else if (strcmp(name, "methodName") == 0 && up == E_CALL &&
+	    p->method == NULL)
 		e = E_NAME;
 	else if (strcmp(name, "params") == 0 && up == E_CALL &&
 	    p->ncontainers == 0) {
@@ -348,6 +349,9 @@ parse_end(void *arg, const XML_Char *name)
 		break;
 	case E_ARRAY:
 	case E_STRUCT:
+		/* Back in the value the container is: typed, whatever the
+		 * values inside it were. */
+		p->typed = true;
 		p->done = p->containers[--p->ncontainers];
 		free(p->member_names[p->ncontainers]);
 		p->member_names[p->ncontainers] = NULL;
@@ -443,7 +447,8 @@ xmlrpc_parse_call(const char *body, size_t len, char **method,
 /* Writing. */
 
 /* Text for XML: markup escaped, and what XML 1.0 cannot carry (control
- * characters, bytes that are not UTF-8) as U+FFFD. */
+ * characters but tab, newline and return; U+FFFE and U+FFFF; bytes that
+ * are not UTF-8) as U+FFFD. */
 static void
 xml_text(struct buf *b, const char *s, size_t len)
 {
@@ -459,10 +464,12 @@ xml_text(struct buf *b, const char *s, size_t len)
 			buf_puts(b, "&amp;");
 		else if (ch == '\r')
 			buf_puts(b, "&#13;");
-		else if (ch == '\t' || ch == '\n' || (ch >= 0x20 && ch < 0x7f))
+		else if (ch == '\t' || ch == '\n' || (ch >= 0x20 && ch <= 0x7f))
 			buf_putc(b, ch);
 		else if (ch >= 0x80 && (n = utf8_len((const unsigned char *)s + i))
-		    > 0 && i + n <= len) {
+		    > 0 && i + n <= len && !(n == 3 && ch == 0xef &&
+		    (unsigned char)s[i + 1] == 0xbf &&
+		    (unsigned char)s[i + 2] >= 0xbe)) {
 			buf_append(b, s + i, n);
 			i += n - 1;
 		} else
