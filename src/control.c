@@ -36,6 +36,24 @@ enum wait_kind {
 	WAIT_RELOAD,	/* one worker at a time, each until RUNNING again */
 };
 
+/*
+ * A request's outcome for each process it named is a result, and a
+ * request that cannot be carried out at all is an error (reply_error);
+ * each is built once and written by one back end, as text for people or
+ * as JSON.
+ */
+struct result {
+	char *name;
+	bool ok;
+	const char *state;	/* worker_state_name, or NULL */
+	char *message;
+};
+
+struct results {
+	struct result *v;
+	size_t n;
+};
+
 struct control_client {
 	struct control *ctl;
 	struct control_client *next;
@@ -56,7 +74,7 @@ struct control_client {
 	/* tail -f */
 	struct logfile *follow;
 	int bad;		/* errors found before the wait began */
-	struct strv jerr;	/* JSON: their result objects */
+	struct results results;	/* per-process outcomes so far */
 	bool eof;		/* the client shut down its writing side */
 };
 
@@ -192,6 +210,99 @@ reply_json_array_end(struct control_client *c, struct buf *b)
 	reply_json(c, b);
 }
 
+/* Replies: the results, written by one back end (text or JSON). */
+
+static void
+results_add(struct results *r, const char *name, bool ok, const char *state,
+    const char *message)
+{
+	r->v = xrealloc(r->v, (r->n + 1) * sizeof(*r->v));
+	r->v[r->n].name = xstrdup(name);
+	r->v[r->n].ok = ok;
+	r->v[r->n].state = state;
+	r->v[r->n].message = xstrdup(message);
+	r->n++;
+}
+
+static void
+results_free(struct results *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		free(r->v[i].name);
+		free(r->v[i].message);
+	}
+	free(r->v);
+	r->v = NULL;
+	r->n = 0;
+}
+
+/* "NAME: MESSAGE" lines. */
+static void
+results_text(struct control_client *c)
+{
+	for (size_t i = 0; i < c->results.n; i++)
+		reply(c, "%s: %s", c->results.v[i].name, c->results.v[i].message);
+}
+
+/* ,"results":[{"name","ok","state","message"}...] */
+static void
+results_json(struct buf *b, const struct results *r, bool first)
+{
+	buf_puts(b, first ? "\"results\":[" : ",\"results\":[");
+	for (size_t i = 0; i < r->n; i++) {
+		buf_puts(b, i ? ",{\"name\":" : "{\"name\":");
+		json_string(b, r->v[i].name);
+		buf_printf(b, ",\"ok\":%s,\"state\":", r->v[i].ok ? "true" :
+		    "false");
+		json_string(b, r->v[i].state);
+		buf_puts(b, ",\"message\":");
+		json_string(b, r->v[i].message);
+		buf_putc(b, '}');
+	}
+	buf_putc(b, ']');
+}
+
+/* The results alone: {"results":[...]} or their lines. */
+static void
+results_send(struct control_client *c)
+{
+	struct buf b = { 0 };
+
+	if (c->json) {
+		buf_putc(&b, '{');
+		results_json(&b, &c->results, true);
+		buf_putc(&b, '}');
+		reply_json(c, &b);
+	} else
+		results_text(c);
+	results_free(&c->results);
+}
+
+/* A request that cannot be carried out: "ERROR (why)" as a line, or
+ * {"error":"ERROR (why)"}.  Returns code. */
+static int __attribute__((format(printf, 3, 4)))
+reply_error(struct control_client *c, int code, const char *fmt, ...)
+{
+	struct buf b = { 0 };
+	va_list ap;
+	char *why;
+
+	va_start(ap, fmt);
+	why = xvasprintf(fmt, ap);
+	va_end(ap);
+	if (c->json) {
+		char *msg = xasprintf("ERROR (%s)", why);
+		buf_puts(&b, "{\"error\":");
+		json_string(&b, msg);
+		buf_putc(&b, '}');
+		reply_json(c, &b);
+		free(msg);
+	} else
+		reply(c, "ERROR (%s)", why);
+	free(why);
+	return code;
+}
+
 /* Name matching: all, GROUP:*, GROUP:PROCESS, PROGRAM, PROCESS. */
 
 struct match {
@@ -244,15 +355,8 @@ resolve(struct control_client *c, int argc, char **argv, struct match *m)
 
 	for (int i = 0; i < argc; i++) {
 		if (match_name(&c->ctl->dm, argv[i], m) != 0) {
-			if (c->json) {
-				struct buf b = { 0 };
-				buf_puts(&b, "{\"name\":");
-				json_string(&b, argv[i]);
-				buf_puts(&b, ",\"ok\":false,\"state\":null,"
-				    "\"message\":\"ERROR (no such process)\"}");
-				strv_push(&c->jerr, b.p);
-			} else
-				reply(c, "%s: ERROR (no such process)", argv[i]);
+			results_add(&c->results, argv[i], false, NULL,
+			    "ERROR (no such process)");
 			bad++;
 		}
 	}
@@ -392,7 +496,10 @@ status_json(struct control_client *c, struct match *m)
 	buf_printf(&b, "{\"protocol\":%d,\"leashd\":{\"pid\":%d,\"version\":",
 	    PROTOCOL_VERSION, (int)d->sv->self);
 	json_string(&b, PACKAGE_VERSION);
-	buf_puts(&b, "},\"processes\":[");
+	buf_putc(&b, '}');
+	/* Names that match nothing. */
+	results_json(&b, &c->results, false);
+	buf_puts(&b, ",\"processes\":[");
 	for (size_t i = 0; i < m->n; i++) {
 		const struct worker *w = m->w[i];
 		pid_t pid = worker_pid(w);
@@ -501,6 +608,7 @@ cmd_status(struct control_client *c, int argc, char **argv)
 	if (c->json)
 		status_json(c, &m);
 	else {
+		results_text(c);
 		for (size_t i = 0; i < m.n; i++)
 			if (strlen(m.w[i]->fullname) > width)
 				width = strlen(m.w[i]->fullname);
@@ -562,33 +670,10 @@ settled(enum wait_kind kind, const struct worker *w)
 static void
 change_error(struct control_client *c, struct worker *w, const char *msg)
 {
-	struct buf b = { 0 };
-
-	if (!c->json) {
-		reply(c, "%s: %s", w->fullname, msg);
-		return;
-	}
-	buf_puts(&b, "{\"name\":");
-	json_string(&b, w->fullname);
-	buf_puts(&b, ",\"ok\":false,\"state\":");
-	json_string(&b, worker_state_name(w->state));
-	buf_puts(&b, ",\"message\":");
-	json_string(&b, msg);
-	buf_putc(&b, '}');
-	strv_push(&c->jerr, b.p);
+	results_add(&c->results, w->fullname, false, worker_state_name(w->state),
+	    msg);
 }
 
-static void
-json_errors_only(struct control_client *c)
-{
-	struct buf b = { 0 };
-
-	buf_puts(&b, "{\"results\":[");
-	for (size_t i = 0; i < c->jerr.n; i++)
-		buf_printf(&b, "%s%s", i ? "," : "", c->jerr.v[i]);
-	reply_json_array_end(c, &b);
-	strv_free(&c->jerr);
-}
 
 static int
 cmd_change(struct control_client *c, int argc, char **argv,
@@ -622,8 +707,7 @@ cmd_change(struct control_client *c, int argc, char **argv,
 	free(m.w);
 	if (todo.n == 0) {
 		free(todo.w);
-		if (c->json)
-			json_errors_only(c);
+		results_send(c);
 		return bad ? PROTOCOL_EXIT_ERROR : PROTOCOL_EXIT_OK;
 	}
 	wait_begin(c, kind, &todo);
@@ -664,6 +748,7 @@ cmd_reload(struct control_client *c, int argc, char **argv)
 		bad = resolve(c, argc, argv, &m);
 	if (bad || m.n == 0) {
 		free(m.w);
+		results_send(c);
 		return PROTOCOL_EXIT_ERROR;
 	}
 	qsort(m.w, m.n, sizeof(*m.w), worker_order);
@@ -678,7 +763,6 @@ static void
 client_progress(struct control_client *c)
 {
 	struct control_daemon *d = &c->ctl->dm;
-	struct buf b = { 0 };
 	struct worker *w;
 	int code = PROTOCOL_EXIT_OK;
 	bool ok;
@@ -712,11 +796,6 @@ client_progress(struct control_client *c)
 
 	if (c->bad)
 		code = PROTOCOL_EXIT_ERROR;
-	if (c->json) {
-		buf_puts(&b, "{\"results\":[");
-		for (size_t i = 0; i < c->jerr.n; i++)
-			buf_printf(&b, "%s,", c->jerr.v[i]);
-	}
 	for (size_t i = 0; i < c->names.n; i++) {
 		const char *msg;
 		w = pool_find_worker(d->pool, c->names.v[i]);
@@ -745,23 +824,10 @@ client_progress(struct control_client *c)
 		}
 		if (!ok)
 			code = PROTOCOL_EXIT_ERROR;
-		if (c->json) {
-			buf_puts(&b, i ? ",{\"name\":" : "{\"name\":");
-			json_string(&b, c->names.v[i]);
-			buf_printf(&b, ",\"ok\":%s,\"state\":", ok ? "true" : "false");
-			json_string(&b, w ? worker_state_name(w->state) : NULL);
-			buf_puts(&b, ",\"message\":");
-			json_string(&b, msg);
-			buf_putc(&b, '}');
-		} else
-			reply(c, "%s: %s", c->names.v[i], msg);
+		results_add(&c->results, c->names.v[i], ok,
+		    w ? worker_state_name(w->state) : NULL, msg);
 	}
-	if (c->json) {
-		if (c->names.n == 0 && b.n > 0 && b.p[b.n - 1] == ',')
-			b.n--;
-		reply_json_array_end(c, &b);
-	}
-	strv_free(&c->jerr);
+	results_send(c);
 	c->bad = 0;
 	strv_free(&c->names);
 	free(c->skipped);
@@ -798,54 +864,29 @@ static int
 cmd_signal(struct control_client *c, int argc, char **argv)
 {
 	struct match m = { 0 };
-	struct buf b = { 0 };
-	const char *why, *msg;
+	const char *why;
+	char msg[128];
 	int sig, bad;
 
-	if (parse_signal(argv[0], &sig, &why) != 0) {
-		if (c->json) {
-			buf_puts(&b, "{\"error\":");
-			json_string(&b, why);
-			buf_putc(&b, '}');
-			reply_json(c, &b);
-		} else
-			reply(c, "ERROR (%s: %s)", argv[0], why);
-		return PROTOCOL_EXIT_USAGE;
-	}
+	if (parse_signal(argv[0], &sig, &why) != 0)
+		return reply_error(c, PROTOCOL_EXIT_USAGE, "%s: %s", argv[0], why);
 	bad = resolve(c, argc - 1, argv + 1, &m);
-	if (c->json) {
-		buf_puts(&b, "{\"results\":[");
-		for (size_t i = 0; i < c->jerr.n; i++)
-			buf_printf(&b, "%s%s", i ? "," : "", c->jerr.v[i]);
-	}
 	for (size_t i = 0; i < m.n; i++) {
 		struct worker *w = m.w[i];
 		bool ok = false;
 		if (worker_pid(w) <= 0)
-			msg = "ERROR (not running)";
+			snprintf(msg, sizeof(msg), "ERROR (not running)");
 		else if (kill(worker_pid(w), sig) != 0)
-			msg = strerror(errno);
+			snprintf(msg, sizeof(msg), "ERROR (%s)", strerror(errno));
 		else {
-			msg = "signalled";
+			snprintf(msg, sizeof(msg), "signalled");
 			ok = true;
 		}
 		bad += !ok;
-		if (c->json) {
-			buf_puts(&b, (i || c->jerr.n) ? ",{\"name\":" : "{\"name\":");
-			json_string(&b, w->fullname);
-			buf_printf(&b, ",\"ok\":%s,\"message\":",
-			    ok ? "true" : "false");
-			json_string(&b, msg);
-			buf_putc(&b, '}');
-		} else if (ok)
-			reply(c, "%s: %s", w->fullname, msg);
-		else
-			reply(c, "%s: ERROR (%s)", w->fullname,
-			    msg[0] == 'E' ? "not running" : msg);
+		results_add(&c->results, w->fullname, ok,
+		    worker_state_name(w->state), msg);
 	}
-	if (c->json) {
-		reply_json_array_end(c, &b);
-	}
+	results_send(c);
 	free(m.w);
 	return bad ? PROTOCOL_EXIT_ERROR : PROTOCOL_EXIT_OK;
 }
@@ -865,8 +906,12 @@ cmd_pid(struct control_client *c, int argc, char **argv)
 		return PROTOCOL_EXIT_OK;
 	}
 	bad = resolve(c, argc, argv, &m);
-	if (c->json)
-		buf_puts(&b, "{\"processes\":[");
+	if (c->json) {
+		buf_putc(&b, '{');
+		results_json(&b, &c->results, true);
+		buf_puts(&b, ",\"processes\":[");
+	} else
+		results_text(c);
 	for (size_t i = 0; i < m.n; i++) {
 		if (c->json) {
 			buf_puts(&b, i ? ",{\"name\":" : "{\"name\":");
@@ -907,26 +952,29 @@ cmd_tail(struct control_client *c, int argc, char **argv)
 		else if (argv[i][0] == '-' && parse_int(argv[i] + 1, 0,
 		    PROTOCOL_REPLY_MAX / 2, &bytes, &why) == 0)
 			;
-		else if (argv[i][0] == '-') {
-			reply(c, "ERROR (bad option %s)", argv[i]);
-			return PROTOCOL_EXIT_USAGE;
-		} else if (name == NULL)
+		else if (argv[i][0] == '-')
+			return reply_error(c, PROTOCOL_EXIT_USAGE, "bad option %s",
+			    argv[i]);
+		else if (name == NULL)
 			name = argv[i];
 		else if (strcmp(argv[i], "stdout") == 0 ||
 		    strcmp(argv[i], "stderr") == 0)
 			stream = argv[i];
-		else {
-			reply(c, "ERROR (expected stdout or stderr, not %s)", argv[i]);
-			return PROTOCOL_EXIT_USAGE;
-		}
+		else
+			return reply_error(c, PROTOCOL_EXIT_USAGE, "expected "
+			    "stdout or stderr, not %s", argv[i]);
 	}
-	if (name == NULL) {
-		reply(c, "ERROR (tail needs a process name)");
-		return PROTOCOL_EXIT_USAGE;
-	}
+	if (name == NULL)
+		return reply_error(c, PROTOCOL_EXIT_USAGE, "tail needs a "
+		    "process name");
+	if (follow && c->json)
+		return reply_error(c, PROTOCOL_EXIT_USAGE, "tail -f has no "
+		    "JSON form; it sends the output as it comes");
 	if (match_name(&c->ctl->dm, name, &m) != 0 || m.n != 1) {
-		reply(c, "%s: ERROR (%s)", name, m.n > 1 ?
-		    "names more than one process" : "no such process");
+		results_add(&c->results, name, false, NULL, m.n > 1 ?
+		    "ERROR (names more than one process)" :
+		    "ERROR (no such process)");
+		results_send(c);
 		free(m.w);
 		return PROTOCOL_EXIT_ERROR;
 	}
@@ -935,7 +983,11 @@ cmd_tail(struct control_client *c, int argc, char **argv)
 	o = strcmp(stream, "stderr") == 0 && !w->spec.cfg->redirect_stderr ?
 	    &w->errlog : &w->outlog;
 	if (o->path == NULL) {
-		reply(c, "%s: ERROR (no log file for %s)", w->fullname, stream);
+		char *msg = xasprintf("ERROR (no log file for %s)", stream);
+		results_add(&c->results, w->fullname, false,
+		    worker_state_name(w->state), msg);
+		results_send(c);
+		free(msg);
 		return PROTOCOL_EXIT_ERROR;
 	}
 	if ((fd = open(o->path, O_RDONLY | O_CLOEXEC)) >= 0) {
@@ -944,12 +996,28 @@ cmd_tail(struct control_client *c, int argc, char **argv)
 			size -= bytes;
 		else
 			size = 0;
-		data = xmalloc(bytes);
+		data = xmalloc(bytes + 1);
 		got = pread(fd, data, bytes, size);
-		if (got > 0)
+		if (c->json) {
+			struct buf b = { 0 };
+			buf_puts(&b, "{\"name\":");
+			json_string(&b, w->fullname);
+			buf_printf(&b, ",\"stream\":\"%s\",\"data\":", stream);
+			if (got > 0)
+				data[got] = '\0';
+			json_string(&b, got > 0 ? data : "");
+			buf_putc(&b, '}');
+			reply_json(c, &b);
+		} else if (got > 0)
 			reply_data(c, data, got);
 		free(data);
 		close(fd);
+	} else if (c->json) {
+		struct buf b = { 0 };
+		buf_puts(&b, "{\"name\":");
+		json_string(&b, w->fullname);
+		buf_printf(&b, ",\"stream\":\"%s\",\"data\":\"\"}", stream);
+		reply_json(c, &b);
 	}
 	if (follow) {
 		c->follow = o;
@@ -1077,51 +1145,43 @@ cmd_help(struct control_client *c, int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	if (!c->json) {
-		for (unsigned i = 0; i < control_ncommands; i++)
-			reply(c, "%-44s %s", control_commands[i].usage,
-			    control_commands[i].help);
+		for (unsigned i = 0; i < PROTOCOL_NCOMMANDS; i++)
+			reply(c, "%-44s %s", protocol_commands[i].usage,
+			    protocol_commands[i].help);
 		return PROTOCOL_EXIT_OK;
 	}
 	buf_puts(&b, "{\"commands\":[");
-	for (unsigned i = 0; i < control_ncommands; i++) {
+	for (unsigned i = 0; i < PROTOCOL_NCOMMANDS; i++) {
 		buf_puts(&b, i ? ",{\"name\":" : "{\"name\":");
-		json_string(&b, control_commands[i].name);
+		json_string(&b, protocol_commands[i].name);
 		buf_puts(&b, ",\"usage\":");
-		json_string(&b, control_commands[i].usage);
+		json_string(&b, protocol_commands[i].usage);
 		buf_puts(&b, ",\"help\":");
-		json_string(&b, control_commands[i].help);
+		json_string(&b, protocol_commands[i].help);
 		buf_putc(&b, '}');
 	}
 	reply_json_array_end(c, &b);
 	return PROTOCOL_EXIT_OK;
 }
 
-const struct control_command control_commands[] = {
-	{ "status", "status [NAME...]", "show processes (exit 3 if any is not RUNNING)", 0, -1, cmd_status },
-	{ "start", "start NAME...", "start processes and wait until RUNNING", 1, -1, cmd_start },
-	{ "stop", "stop NAME...", "stop processes and wait until they are gone", 1, -1, cmd_stop },
-	{ "restart", "restart NAME...", "stop, then start processes", 1, -1, cmd_restart },
-	{ "signal", "signal SIG NAME...", "send a signal to processes", 2, -1, cmd_signal },
-	{ "pid", "pid [NAME...]", "leashd's pid, or the processes' pids", 0, -1, cmd_pid },
-	{ "tail", "tail [-f] [-BYTES] NAME [stdout|stderr]", "show (and follow) a process's output", 1, 4, cmd_tail },
-	{ "reread", "reread", "show what update would change", 0, 0, cmd_reread },
-	{ "update", "update", "apply the configuration file's changes", 0, 0, cmd_update },
-	{ "reload", "reload [NAME...]", "restart processes one at a time (all by default)", 0, -1, cmd_reload },
-	{ "avail", "avail", "list configured programs", 0, 0, cmd_avail },
-	{ "shutdown", "shutdown", "stop every process and exit leashd", 0, 0, cmd_shutdown },
-	{ "version", "version", "leashd's version", 0, 0, cmd_version },
-	{ "help", "help", "this list", 0, 0, cmd_help },
+/* The handlers of protocol.h's commands, in its order. */
+static int (*const handlers[PROTOCOL_NCOMMANDS])(struct control_client *,
+    int, char **) = {
+	[PROTOCOL_CMD_STATUS] = cmd_status,
+	[PROTOCOL_CMD_START] = cmd_start,
+	[PROTOCOL_CMD_STOP] = cmd_stop,
+	[PROTOCOL_CMD_RESTART] = cmd_restart,
+	[PROTOCOL_CMD_SIGNAL] = cmd_signal,
+	[PROTOCOL_CMD_PID] = cmd_pid,
+	[PROTOCOL_CMD_TAIL] = cmd_tail,
+	[PROTOCOL_CMD_REREAD] = cmd_reread,
+	[PROTOCOL_CMD_UPDATE] = cmd_update,
+	[PROTOCOL_CMD_RELOAD] = cmd_reload,
+	[PROTOCOL_CMD_AVAIL] = cmd_avail,
+	[PROTOCOL_CMD_SHUTDOWN] = cmd_shutdown,
+	[PROTOCOL_CMD_VERSION] = cmd_version,
+	[PROTOCOL_CMD_HELP] = cmd_help,
 };
-const unsigned control_ncommands = nitems(control_commands);
-
-const struct control_command *
-control_command_find(const char *name)
-{
-	for (unsigned i = 0; i < control_ncommands; i++)
-		if (strcmp(control_commands[i].name, name) == 0)
-			return &control_commands[i];
-	return NULL;
-}
 
 /* Requests. */
 
@@ -1140,14 +1200,14 @@ static void
 client_request(struct control_client *c, char *line)
 {
 	char *argv[PROTOCOL_ARGS_MAX], *save = NULL, *w;
-	const struct control_command *cmd;
+	const struct protocol_command *cmd;
 	int argc = 0, code;
 
 	for (w = strtok_r(line, " \t\r", &save); w != NULL;
 	    w = strtok_r(NULL, " \t\r", &save)) {
 		if (argc == PROTOCOL_ARGS_MAX) {
-			reply(c, "ERROR (too many words)");
-			reply_end(c, PROTOCOL_EXIT_USAGE);
+			reply_end(c, reply_error(c, PROTOCOL_EXIT_USAGE,
+			    "too many words"));
 			return;
 		}
 		argv[argc++] = w;
@@ -1158,25 +1218,25 @@ client_request(struct control_client *c, char *line)
 		argc--;
 	}
 	if (argc == 0) {
-		reply(c, "ERROR (empty request)");
-		reply_end(c, PROTOCOL_EXIT_USAGE);
+		reply_end(c, reply_error(c, PROTOCOL_EXIT_USAGE,
+		    "empty request"));
 		return;
 	}
-	if ((cmd = control_command_find(argv[0])) == NULL) {
-		reply(c, "ERROR (unknown command %.64s; try help)", argv[0]);
-		reply_end(c, PROTOCOL_EXIT_USAGE);
+	if ((cmd = protocol_command_find(argv[0])) == NULL) {
+		reply_end(c, reply_error(c, PROTOCOL_EXIT_USAGE,
+		    "unknown command %.64s; try help", argv[0]));
 		return;
 	}
 	if (argc - 1 < cmd->min_args ||
 	    (cmd->max_args >= 0 && argc - 1 > cmd->max_args)) {
-		reply(c, "ERROR (usage: %s)", cmd->usage);
-		reply_end(c, PROTOCOL_EXIT_USAGE);
+		reply_end(c, reply_error(c, PROTOCOL_EXIT_USAGE, "usage: %s",
+		    cmd->usage));
 		return;
 	}
 	log_debug("control", "uid %u: %s", (unsigned)c->uid, cmd->name);
-	code = cmd->handler(c, argc - 1, argv + 1);
+	code = handlers[cmd - protocol_commands](c, argc - 1, argv + 1);
 	if (code >= 0) {
-		strv_free(&c->jerr);
+		results_free(&c->results);
 		reply_end(c, code);
 	}
 }
@@ -1335,7 +1395,7 @@ client_close(struct control_client *c)
 	c->skipped = NULL;
 	free(c->base);
 	c->base = NULL;
-	strv_free(&c->jerr);
+	results_free(&c->results);
 	c->wait = WAIT_NONE;
 	c->follow = NULL;
 	c->next = ctl->dead;

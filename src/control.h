@@ -54,19 +54,4 @@ void control_update(struct control *);
 /* Frees closed clients; called from the loop, outside any callback. */
 void control_collect(struct control *);
 
-struct control_client;
-
-/* The command table: dispatch in leashd, help and usage in leashctl. */
-struct control_command {
-	const char *name;
-	const char *usage;
-	const char *help;
-	int min_args, max_args;		/* -1: any number */
-	/* Returns a protocol_exit code, or -1 when the reply comes later. */
-	int (*handler)(struct control_client *, int argc, char **argv);
-};
-extern const struct control_command control_commands[];
-extern const unsigned control_ncommands;
-const struct control_command *control_command_find(const char *);
-
 #endif

@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "control.h"
 #include "protocol.h"
 #include "util.h"
 
@@ -29,9 +28,9 @@ usage(FILE *f)
 	fprintf(f, "usage: leashctl [-c CONFIG | -s SOCKET] [--json] COMMAND [ARG...]\n"
 	    "       leashctl [-c CONFIG | -s SOCKET]      (interactive)\n\n"
 	    "commands:\n");
-	for (unsigned i = 0; i < control_ncommands; i++)
-		fprintf(f, "  %-42s %s\n", control_commands[i].usage,
-		    control_commands[i].help);
+	for (unsigned i = 0; i < PROTOCOL_NCOMMANDS; i++)
+		fprintf(f, "  %-42s %s\n", protocol_commands[i].usage,
+		    protocol_commands[i].help);
 }
 
 static FILE *
@@ -108,13 +107,13 @@ read_reply(FILE *f)
 static int
 run(FILE **conn, int argc, char **argv)
 {
-	const struct control_command *cmd;
+	const struct protocol_command *cmd;
 	struct buf req = { 0 };
 	int code;
 
 	if (argc == 0)
 		return PROTOCOL_EXIT_OK;
-	if ((cmd = control_command_find(argv[0])) == NULL) {
+	if ((cmd = protocol_command_find(argv[0])) == NULL) {
 		warnx("unknown command: %s (try help)", argv[0]);
 		return PROTOCOL_EXIT_USAGE;
 	}

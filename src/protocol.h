@@ -61,4 +61,34 @@ enum protocol_exit {
 	PROTOCOL_EXIT_NO_LEASHD = 7,	/* leashd is not running */
 };
 
+/* The commands, in the order help lists them. */
+enum protocol_command_id {
+	PROTOCOL_CMD_STATUS,
+	PROTOCOL_CMD_START,
+	PROTOCOL_CMD_STOP,
+	PROTOCOL_CMD_RESTART,
+	PROTOCOL_CMD_SIGNAL,
+	PROTOCOL_CMD_PID,
+	PROTOCOL_CMD_TAIL,
+	PROTOCOL_CMD_REREAD,
+	PROTOCOL_CMD_UPDATE,
+	PROTOCOL_CMD_RELOAD,
+	PROTOCOL_CMD_AVAIL,
+	PROTOCOL_CMD_SHUTDOWN,
+	PROTOCOL_CMD_VERSION,
+	PROTOCOL_CMD_HELP,
+	PROTOCOL_NCOMMANDS
+};
+
+/* A command's words and help: dispatch in leashd (control.c), help and
+ * usage in leashctl, from the one table (commands.c). */
+struct protocol_command {
+	const char *name;
+	const char *usage;
+	const char *help;
+	int min_args, max_args;		/* -1: any number */
+};
+extern const struct protocol_command protocol_commands[PROTOCOL_NCOMMANDS];
+const struct protocol_command *protocol_command_find(const char *);
+
 #endif

@@ -153,8 +153,8 @@ $ver
 $ver
 %end 0"
 	printf 'json\nfrobnicate\nstart\nversion\n' | rawc ask 4
-	raw_is "\"json\" alone, an unknown command, a missing argument: %end 2 each" 0 \
-	    "ERROR (empty request)
+	raw_is "\"json\" alone (a JSON error), an unknown command, a missing argument: %end 2 each" 0 \
+	    "{\"error\":\"ERROR (empty request)\"}
 %end 2
 ERROR (unknown command frobnicate; try help)
 %end 2

@@ -135,6 +135,8 @@ ctl status nosuch
 json status nosuch
 one_document "status nosuch"
 same_exit "status of an unknown name"
+check "status nosuch: the error is in the JSON, as in the text" \
+    grep -q '"results":\[{"name":"nosuch","ok":false,"state":null,"message":"ERROR (no such process)"}\]' "$DIR/j.out"
 
 # ---------------------------------------------------------------- pid
 
@@ -162,6 +164,26 @@ ctl pid nosuch
 json pid nosuch
 one_document "pid nosuch"
 same_exit "pid of an unknown name"
+check "pid nosuch: the error is in the JSON, as in the text" \
+    grep -q '"results":\[{"name":"nosuch","ok":false,"state":null,"message":"ERROR (no such process)"}\]' "$DIR/j.out"
+
+# ---------------------------------------------------------------- errors, tail
+
+json reload nosuch
+one_document "reload nosuch"
+check "reload nosuch: a result, not an empty body" \
+    grep -q '"name":"nosuch","ok":false' "$DIR/j.out"
+json signal NOSIG web:web_0
+one_document "signal NOSIG"
+check "signal NOSIG: an error of the same shape as every other ({\"error\"})" \
+    grep -q '^{"error":"ERROR (NOSIG: ' "$DIR/j.out"
+json tail web:web_0
+one_document "tail web:web_0"
+check "tail: {\"name\",\"stream\",\"data\"}, not plain text" \
+    grep -q '^{"name":"web:web_0","stream":"stdout","data":' "$DIR/j.out"
+json tail -f web:web_0
+one_document "tail -f"
+check "tail -f has no JSON form: an error, exit 2" test "$JRC" = 2
 
 # ---------------------------------------------------------------- start / stop / restart
 
