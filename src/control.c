@@ -458,29 +458,24 @@ worker_order(const void *a, const void *b)
 }
 
 static void
-json_memory(struct buf *b, const struct worker *w)
+json_memory(struct buf *b, const struct worker_view *v)
 {
-	const struct program_config *cfg = w->spec.cfg;
-	const struct instance *m = w->main;
-	double eta;
-
 	buf_puts(b, ",\"memory\":{\"source\":");
-	json_string(b, memory_source_name(w->spec.source));
+	json_string(b, v->memory_source);
 	buf_printf(b, ",\"limit\":%llu,\"max\":%llu",
-	    (unsigned long long)cfg->memory_limit,
-	    (unsigned long long)cfg->memory_max);
-	if (m == NULL || m->mem.n == 0) {
+	    (unsigned long long)v->memory_limit,
+	    (unsigned long long)v->memory_max);
+	if (!v->memory_known) {
 		buf_puts(b, ",\"current\":null,\"peak\":null,\"rate\":null,"
 		    "\"trend\":null,\"eta\":null}");
 		return;
 	}
 	buf_printf(b, ",\"current\":%llu,\"peak\":%llu,\"rate\":%.0f,\"trend\":",
-	    (unsigned long long)m->mem.current, (unsigned long long)m->mem.peak,
-	    memory_rate(&m->mem));
-	json_string(b, memory_trend_name(memory_trend(&m->mem)));
-	eta = replace_eta(&m->mem, cfg->memory_limit, cfg->memory_interval);
-	if (eta >= 0)
-		buf_printf(b, ",\"eta\":%.1f}", eta);
+	    (unsigned long long)v->memory, (unsigned long long)v->memory_peak,
+	    v->memory_rate);
+	json_string(b, memory_trend_name(v->trend));
+	if (v->eta >= 0)
+		buf_printf(b, ",\"eta\":%.1f}", v->eta);
 	else
 		buf_puts(b, ",\"eta\":null}");
 }
@@ -489,9 +484,9 @@ static void
 status_json(struct control_client *c, struct match *m)
 {
 	struct control_daemon *d = &c->ctl->dm;
+	struct worker_view v;
 	struct buf b = { 0 };
 	char desc[512];
-	ev_tstamp now = ev_now(d->sv->loop);
 
 	buf_printf(&b, "{\"protocol\":%d,\"leashd\":{\"pid\":%d,\"version\":",
 	    PROTOCOL_VERSION, (int)d->sv->self);
@@ -502,23 +497,22 @@ status_json(struct control_client *c, struct match *m)
 	buf_puts(&b, ",\"processes\":[");
 	for (size_t i = 0; i < m->n; i++) {
 		const struct worker *w = m->w[i];
-		pid_t pid = worker_pid(w);
 
+		worker_view(w, &v);
 		describe(w, desc, sizeof(desc));
 		buf_puts(&b, i ? ",{\"name\":" : "{\"name\":");
-		json_string(&b, w->fullname);
+		json_string(&b, v.name);
 		buf_puts(&b, ",\"group\":");
-		json_string(&b, w->spec.cfg->name);
+		json_string(&b, v.group);
 		buf_puts(&b, ",\"process\":");
-		json_string(&b, w->spec.pc->name);
+		json_string(&b, v.process);
 		buf_puts(&b, ",\"state\":");
-		json_string(&b, worker_state_name(w->state));
+		json_string(&b, worker_state_name(v.state));
 		buf_puts(&b, ",\"want\":");
-		json_string(&b, w->want == WANT_UP ? "up" : "down");
-		if (pid > 0)
+		json_string(&b, v.want_up ? "up" : "down");
+		if (v.pid > 0)
 			buf_printf(&b, ",\"pid\":%d,\"start_time\":%.3f,"
-			    "\"uptime\":%.3f", (int)pid, w->main->start_time,
-			    now - w->main->start_time);
+			    "\"uptime\":%.3f", (int)v.pid, v.start, v.uptime);
 		else
 			buf_puts(&b, ",\"pid\":null,\"start_time\":null,"
 			    "\"uptime\":null");
@@ -532,22 +526,21 @@ status_json(struct control_client *c, struct match *m)
 			buf_printf(&b, "%s%d", j ? "," : "",
 			    (int)w->rep.draining[j]->pid);
 		buf_putc(&b, ']');
-		json_memory(&b, w);
+		json_memory(&b, &v);
 		buf_printf(&b, ",\"restarts\":%lu,\"restarts_by_reason\":{",
-		    worker_restarts(w));
+		    v.restarts);
 		for (int r = REASON_EXIT; r < REASON_MAX; r++)
 			buf_printf(&b, "%s\"%s\":%lu", r == REASON_EXIT ? "" : ",",
-			    restart_reason_name(r), w->restarts[r]);
+			    restart_reason_name(r), v.restarts_by[r]);
 		buf_puts(&b, "},\"last_reason\":");
-		json_string(&b, w->last_reason == REASON_NONE ? NULL :
-		    restart_reason_name(w->last_reason));
-		if (w->last_pid > 0 && pid == 0 && WIFEXITED(w->last_status))
+		json_string(&b, v.last_reason == REASON_NONE ? NULL :
+		    restart_reason_name(v.last_reason));
+		if (v.exit_code >= 0)
 			buf_printf(&b, ",\"exit_status\":%d,\"exit_signal\":null",
-			    WEXITSTATUS(w->last_status));
-		else if (w->last_pid > 0 && pid == 0 &&
-		    WIFSIGNALED(w->last_status))
+			    v.exit_code);
+		else if (v.exit_signal > 0)
 			buf_printf(&b, ",\"exit_status\":null,\"exit_signal\":%d",
-			    WTERMSIG(w->last_status));
+			    v.exit_signal);
 		else
 			buf_puts(&b, ",\"exit_status\":null,\"exit_signal\":null");
 		buf_printf(&b, ",\"footprint_exceeds_limit\":%s,"
@@ -560,9 +553,9 @@ status_json(struct control_client *c, struct match *m)
 		else
 			buf_puts(&b, "null");
 		buf_puts(&b, ",\"spawn_error\":");
-		json_string(&b, w->spawn_error);
+		json_string(&b, v.spawn_error);
 		buf_puts(&b, ",\"status_text\":");
-		json_string(&b, worker_status_text(w));
+		json_string(&b, v.status_text);
 		buf_puts(&b, ",\"description\":");
 		json_string(&b, desc);
 		buf_putc(&b, '}');
@@ -572,22 +565,19 @@ status_json(struct control_client *c, struct match *m)
 
 /* "12M/256M" and an arrow for the trend, or "-". */
 static void
-format_memory(const struct worker *w, char *buf, size_t len)
+format_memory(const struct worker_view *v, char *buf, size_t len)
 {
-	const struct program_config *cfg = w->spec.cfg;
-	const struct instance *m = w->main;
 	char a[16], b[16];
-	enum memory_trend t;
 
-	if (m == NULL || m->mem.n == 0) {
+	if (!v->memory_known) {
 		snprintf(buf, len, "-");
 		return;
 	}
-	t = memory_trend(&m->mem);
-	snprintf(buf, len, "%s%s%s%s", memory_human(m->mem.current, a),
-	    cfg->memory_limit ? "/" : "",
-	    cfg->memory_limit ? memory_human(cfg->memory_limit, b) : "",
-	    t == TREND_GROWING ? " ^" : t == TREND_LEVELLED ? " =" : "");
+	snprintf(buf, len, "%s%s%s%s", memory_human(v->memory, a),
+	    v->memory_limit ? "/" : "",
+	    v->memory_limit ? memory_human(v->memory_limit, b) : "",
+	    v->trend == TREND_GROWING ? " ^" : v->trend == TREND_LEVELLED ?
+	    " =" : "");
 }
 
 static int
@@ -617,21 +607,23 @@ cmd_status(struct control_client *c, int argc, char **argv)
 		    "LAST", "INFO");
 		for (size_t i = 0; i < m.n; i++) {
 			const struct worker *w = m.w[i];
-			if (worker_pid(w) > 0) {
-				format_uptime(ev_now(d->sv->loop) -
-				    w->main->start_time, up, sizeof(up));
-				snprintf(pid, sizeof(pid), "%d", (int)worker_pid(w));
+			struct worker_view v;
+
+			worker_view(w, &v);
+			if (v.pid > 0) {
+				format_uptime(v.uptime, up, sizeof(up));
+				snprintf(pid, sizeof(pid), "%d", (int)v.pid);
 			} else {
 				strcpy(up, "-");
 				strcpy(pid, "-");
 			}
-			format_memory(w, mem, sizeof(mem));
+			format_memory(&v, mem, sizeof(mem));
 			describe(w, desc, sizeof(desc));
 			reply(c, "%-*s  %-9s %-7s %-11s %-16s %-8lu %-10s %s",
-			    (int)width, w->fullname, worker_state_name(w->state),
-			    pid, up, mem, worker_restarts(w),
-			    w->last_reason == REASON_NONE ? "-" :
-			    restart_reason_name(w->last_reason), desc);
+			    (int)width, v.name, worker_state_name(v.state),
+			    pid, up, mem, v.restarts,
+			    v.last_reason == REASON_NONE ? "-" :
+			    restart_reason_name(v.last_reason), desc);
 		}
 	}
 	for (size_t i = 0; i < m.n; i++)

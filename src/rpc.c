@@ -292,39 +292,35 @@ format_uptime(long s, char *buf, size_t len)
 		    s % 60);
 }
 
+/* supervisord's spawnerr: why a start failed. */
 static const char *
-spawnerr(const struct worker *w)
+spawnerr(const struct worker_view *v)
 {
-	if (w->spawn_error != NULL)
-		return w->spawn_error;
-	if (w->state == WORKER_BACKOFF || w->state == WORKER_FATAL)
+	if (v->spawn_error != NULL)
+		return v->spawn_error;
+	if (v->state == WORKER_BACKOFF || v->state == WORKER_FATAL)
 		return "Exited too quickly (process log may have details)";
 	return "";
 }
 
+/* supervisord's process info struct, with its description. */
 static struct xr_value *
-process_info(struct rpc *r, const struct worker *w)
+process_info(struct rpc *r, const struct worker_view *w)
 {
 	struct xr_value *v = xr_new(XR_STRUCT);
-	long start = (long)w->last_start, stop = (long)w->last_stop;
+	long start = (long)w->start, stop = (long)w->stop;
 	long now = (long)ev_now(r->dm.sv->loop);
-	const char *out = w->outlog.path ? w->outlog.path : "";
-	const char *err = w->errlog.path ? w->errlog.path : "";
+	const char *out = w->stdout_log ? w->stdout_log : "";
+	const char *err = w->stderr_log ? w->stderr_log : "";
 	char desc[128], up[48];
 	struct tm tm;
 	time_t t = stop;
-	int status = w->last_status, exitstatus = 0;
 
-	if (w->last_pid > 0 && WIFEXITED(status))
-		exitstatus = WEXITSTATUS(status);
-	else if (w->last_pid > 0 && WIFSIGNALED(status))
-		exitstatus = -1;
 	desc[0] = '\0';
 	switch (w->state) {
 	case WORKER_RUNNING:
 		format_uptime(now - start > 0 ? now - start : 0, up, sizeof(up));
-		snprintf(desc, sizeof(desc), "pid %d, uptime %s",
-		    (int)worker_pid(w), up);
+		snprintf(desc, sizeof(desc), "pid %d, uptime %s", (int)w->pid, up);
 		break;
 	case WORKER_FATAL:
 	case WORKER_BACKOFF:
@@ -340,21 +336,32 @@ process_info(struct rpc *r, const struct worker *w)
 	default:
 		break;
 	}
-	xr_set(v, "name", xr_string(w->spec.pc->name));
-	xr_set(v, "group", xr_string(w->spec.cfg->name));
+	xr_set(v, "name", xr_string(w->process));
+	xr_set(v, "group", xr_string(w->group));
 	xr_set(v, "start", xr_int(start));
 	xr_set(v, "stop", xr_int(stop));
 	xr_set(v, "now", xr_int(now));
 	xr_set(v, "state", xr_int(state_codes[w->state]));
 	xr_set(v, "statename", xr_string(worker_state_name(w->state)));
 	xr_set(v, "spawnerr", xr_string(spawnerr(w)));
-	xr_set(v, "exitstatus", xr_int(exitstatus));
+	/* supervisord: the exit code, -1 for a signal. */
+	xr_set(v, "exitstatus", xr_int(w->exit_code >= 0 ? w->exit_code :
+	    w->exit_signal > 0 ? -1 : 0));
 	xr_set(v, "logfile", xr_string(out));
 	xr_set(v, "stdout_logfile", xr_string(out));
 	xr_set(v, "stderr_logfile", xr_string(err));
-	xr_set(v, "pid", xr_int(worker_pid(w)));
+	xr_set(v, "pid", xr_int(w->pid));
 	xr_set(v, "description", xr_string(desc));
 	return v;
+}
+
+static struct xr_value *
+worker_info(struct rpc *r, const struct worker *w)
+{
+	struct worker_view v;
+
+	worker_view(w, &v);
+	return process_info(r, &v);
 }
 
 static struct xr_value *
@@ -896,7 +903,7 @@ m_process_info(struct rpc *r, const struct xr_value *p, struct outcome *o)
 		fault(o, FAULT_BAD_NAME, "%s", name);
 		return;
 	}
-	o->value = process_info(r, w);
+	o->value = worker_info(r, w);
 }
 
 static int
@@ -929,7 +936,7 @@ m_all_process_info(struct rpc *r, const struct xr_value *p, struct outcome *o)
 		qsort(v, n, sizeof(*v), worker_lexical);
 	o->value = xr_new(XR_ARRAY);
 	for (size_t i = 0; i < n; i++)
-		xr_push(o->value, process_info(r, v[i]));
+		xr_push(o->value, worker_info(r, v[i]));
 	free(v);
 }
 
@@ -1247,9 +1254,9 @@ m_leash_process_info(struct rpc *r, const struct xr_value *p, struct outcome *o)
 {
 	struct program *g;
 	struct worker *w;
-	const struct instance *m;
+	struct worker_view v;
+	struct xr_value *info, *reasons, *rate;
 	const char *name;
-	struct xr_value *v, *reasons;
 
 	if (!params_check(o, p, 1, 1) || (name = param_string(o, p, 0)) == NULL ||
 	    lookup(r, o, name, &g, &w) != 0)
@@ -1258,28 +1265,28 @@ m_leash_process_info(struct rpc *r, const struct xr_value *p, struct outcome *o)
 		fault(o, FAULT_BAD_NAME, "%s", name);
 		return;
 	}
-	m = w->main;
-	v = process_info(r, w);
-	xr_set(v, "memory_source", xr_string(memory_source_name(w->spec.source)));
-	xr_set(v, "memory_limit", xr_int((long long)w->spec.cfg->memory_limit));
-	xr_set(v, "memory_max", xr_int((long long)w->spec.cfg->memory_max));
-	xr_set(v, "memory", xr_int(m && m->mem.n ? (long long)m->mem.current : 0));
-	xr_set(v, "memory_peak", xr_int(m && m->mem.n ? (long long)m->mem.peak : 0));
-	xr_set(v, "memory_rate", xr_new(XR_DOUBLE));
-	((struct xr_value *)xr_get(v, "memory_rate"))->d =
-	    m && m->mem.n ? memory_rate(&m->mem) : 0;
-	xr_set(v, "memory_trend", xr_string(m && m->mem.n ?
-	    memory_trend_name(memory_trend(&m->mem)) : ""));
-	xr_set(v, "replace_state", xr_string(replace_state_name(w->rep.state)));
-	xr_set(v, "replacement_pid", xr_int(w->rep.candidate ?
+	worker_view(w, &v);
+	info = process_info(r, &v);
+	xr_set(info, "memory_source", xr_string(v.memory_source));
+	xr_set(info, "memory_limit", xr_int((long long)v.memory_limit));
+	xr_set(info, "memory_max", xr_int((long long)v.memory_max));
+	xr_set(info, "memory", xr_int((long long)v.memory));
+	xr_set(info, "memory_peak", xr_int((long long)v.memory_peak));
+	rate = xr_new(XR_DOUBLE);
+	rate->d = v.memory_rate;
+	xr_set(info, "memory_rate", rate);
+	xr_set(info, "memory_trend", xr_string(v.memory_known ?
+	    memory_trend_name(v.trend) : ""));
+	xr_set(info, "replace_state", xr_string(replace_state_name(w->rep.state)));
+	xr_set(info, "replacement_pid", xr_int(w->rep.candidate ?
 	    w->rep.candidate->pid : 0));
 	reasons = xr_new(XR_STRUCT);
 	for (int k = REASON_EXIT; k < REASON_MAX; k++)
-		xr_set(reasons, restart_reason_name(k), xr_int(w->restarts[k]));
-	xr_set(v, "restarts", reasons);
-	xr_set(v, "last_reason", xr_string(w->last_reason == REASON_NONE ? "" :
-	    restart_reason_name(w->last_reason)));
-	o->value = v;
+		xr_set(reasons, restart_reason_name(k), xr_int(v.restarts_by[k]));
+	xr_set(info, "restarts", reasons);
+	xr_set(info, "last_reason", xr_string(v.last_reason == REASON_NONE ? "" :
+	    restart_reason_name(v.last_reason)));
+	o->value = info;
 }
 
 /* system.* */

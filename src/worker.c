@@ -85,6 +85,50 @@ worker_restarts(const struct worker *w)
 	return n;
 }
 
+void
+worker_view(const struct worker *w, struct worker_view *v)
+{
+	const struct program_config *cfg = w->spec.cfg;
+	const struct instance *m = w->main;
+	int st = w->last_status;
+
+	memset(v, 0, sizeof(*v));
+	v->name = w->fullname;
+	v->group = cfg->name;
+	v->process = w->spec.pc->name;
+	v->state = w->state;
+	v->want_up = w->want == WANT_UP;
+	v->pid = worker_pid(w);
+	v->start = v->pid > 0 ? m->start_time : w->last_start;
+	v->stop = w->last_stop;
+	if (v->pid > 0)
+		v->uptime = ev_now(w->sv->loop) - m->start_time;
+	v->exited = w->last_pid > 0 && v->pid == 0 &&
+	    (WIFEXITED(st) || WIFSIGNALED(st));
+	v->exit_code = v->exited && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	v->exit_signal = v->exited && WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+	v->spawn_error = w->spawn_error;
+	v->status_text = worker_status_text(w);
+	v->stdout_log = w->outlog.path;
+	v->stderr_log = w->errlog.path;
+	v->memory_source = memory_source_name(w->spec.source);
+	v->memory_limit = cfg->memory_limit;
+	v->memory_max = cfg->memory_max;
+	v->eta = -1;
+	if (m != NULL && m->mem.n > 0) {
+		v->memory_known = true;
+		v->memory = m->mem.current;
+		v->memory_peak = m->mem.peak;
+		v->memory_rate = memory_rate(&m->mem);
+		v->trend = memory_trend(&m->mem);
+		v->eta = replace_eta(&m->mem, cfg->memory_limit,
+		    cfg->memory_interval);
+	}
+	v->restarts = worker_restarts(w);
+	v->restarts_by = w->restarts;
+	v->last_reason = w->last_reason;
+}
+
 static bool
 exited_as_expected(const struct program_config *cfg, int status)
 {

@@ -113,6 +113,40 @@ pid_t worker_pid(const struct worker *);
 const char *worker_status_text(const struct worker *);
 
 /*
+ * A worker as every front end shows it -- the control socket's text and
+ * JSON (control.c), supervisord's XML-RPC (rpc.c), metrics to come --
+ * taken at one instant, so that each renders the same facts.  Strings
+ * point into the worker and live while it does, unchanged.
+ */
+struct worker_view {
+	const char *name;		/* "program:process" */
+	const char *group, *process;
+	enum worker_state state;
+	bool want_up;
+	pid_t pid;			/* the main process, 0: none */
+	ev_tstamp start;		/* its spawn, or the last one; 0: never */
+	ev_tstamp stop;			/* the last exit; 0: never */
+	ev_tstamp uptime;		/* while pid > 0 */
+	bool exited;			/* no process, after one exited ... */
+	int exit_code;			/* ... with this code, or -1 ... */
+	int exit_signal;		/* ... ended by this signal, or 0 */
+	const char *spawn_error;	/* NULL: none */
+	const char *status_text;	/* STATUS=, or NULL */
+	const char *stdout_log, *stderr_log;	/* NULL: not kept */
+	const char *memory_source;
+	uint64_t memory_limit, memory_max;
+	bool memory_known;		/* the main process was sampled */
+	uint64_t memory, memory_peak;
+	double memory_rate;		/* bytes per second */
+	enum memory_trend trend;
+	double eta;			/* s to memory_limit; < 0: not heading */
+	unsigned long restarts;
+	const unsigned long *restarts_by;	/* [REASON_MAX] */
+	enum restart_reason last_reason;
+};
+void worker_view(const struct worker *, struct worker_view *);
+
+/*
  * The pure transition rule, apart from its side effects, so that unit
  * tests can check it: what follows an exit with the given wait status.
  */
