@@ -2,9 +2,11 @@
 # Debian's supervisorctl cannot tell leashd from supervisord: one file, one
 # sequence of commands (status, start, stop, restart, GROUP:*, all, pid,
 # signal, tail, tail -f, clear, avail, reread, update, add, remove, an
-# unknown command, names that do not exist, shutdown), run against Debian's
-# supervisord and then against leashd; the transcripts, pids and times
-# aside, must be the same line for line, exit codes included.
+# unknown command, names that do not exist, wrong credentials, shutdown),
+# run against Debian's supervisord and then against leashd, over a UNIX
+# socket with a username and password; the transcripts, pids and times
+# aside, must be the same line for line, exit codes and the socket's mode
+# included.
 here=$(cd "$(dirname "$0")" && pwd) && . "$here/lib.sh"
 
 if ! command -v supervisorctl >/dev/null || ! command -v supervisord >/dev/null; then
@@ -28,6 +30,8 @@ command = $WORKER --print extra"
 	cat >"$conf" <<EOF
 [unix_http_server]
 file = $sock
+username = ops
+password = pa55
 
 [supervisord]
 logfile = $DIR/supervisord.log
@@ -39,6 +43,8 @@ supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
 
 [supervisorctl]
 serverurl = unix://$sock
+username = ops
+password = pa55
 
 [leashd]
 childlogdir = $DIR/logs
@@ -84,7 +90,11 @@ sequence() {
 	: >"$out"
 	poll 15 running one && poll 15 running web:web_01 ||
 	    echo "not every process reached RUNNING" >>"$out"
+	mode=$(stat -c %a "$sock")
+	echo "socket mode $mode" >>"$out"
 	run status
+	run -u ops -p wrong status
+	run -u nobody -p pa55 pid
 	run status one
 	run status nosuch
 	run status 'web:*'

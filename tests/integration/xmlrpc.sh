@@ -37,6 +37,15 @@ autostart = false
 startsecs = 0.3
 EOF
 
+# Open to the network without a password: accepted, as supervisord does,
+# with a warning.
+sed 's/^port = 127.0.0.1:/port = *:/; /^username/d; /^password/d' "$conf" >"$DIR/open.ini"
+"$LEASHD" -t -c "$DIR/open.ini" >"$DIR/t.out" 2>&1
+trc=$?
+check "-t accepts an open [inet_http_server] (exit $trc)" test "$trc" = 0
+check "-t warns: anyone who can reach it controls every process" \
+    grep -q "warning: .*open.ini:4: \[inet_http_server\] port = \*:$port: anyone who can reach this address controls every process" "$DIR/t.out"
+
 start_leashd "$conf"
 wait_for "the workers reach RUNNING" 10 in_state web:web_1 RUNNING
 
