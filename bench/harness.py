@@ -25,6 +25,8 @@ import subprocess
 import sys
 import threading
 import time
+import http.client
+import xmlrpc.client
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(BENCH)
@@ -205,16 +207,19 @@ class Bench:
 class Leash:
     label = "leash"
 
-    def __init__(self, b, tag, body, leashd_extra=""):
+    def __init__(self, b, tag, body, leashd_extra="", rpc=False):
         self.b = b
         self.dir = b.workdir(tag)
         self.sock = os.path.join(self.dir, "leash.sock")
         self.ini = os.path.join(self.dir, "leash.ini")
         self.log = os.path.join(self.dir, "leashd.log")
         self.proc = None
+        # supervisord's XML-RPC, only where a figure asks for it.
+        self.rpc_sock = os.path.join(self.dir, "rpc.sock") if rpc else None
+        server = f"[unix_http_server]\nfile = {self.rpc_sock}\n" if rpc else ""
         with open(self.ini, "w") as f:
             f.write(f"[leashd]\ncontrol_socket = {self.sock}\n"
-                    f"loglevel = info\n{leashd_extra}\n{body}")
+                    f"loglevel = info\n{leashd_extra}\n{server}\n{body}")
 
     def start(self):
         self.t0 = time.time()
@@ -288,6 +293,7 @@ class Supervisord:
         self.b = b
         self.dir = b.workdir(tag)
         self.sock = os.path.join(self.dir, "supervisor.sock")
+        self.rpc_sock = self.sock
         self.conf = os.path.join(self.dir, "supervisord.conf")
         self.pidfile = os.path.join(self.dir, "supervisord.pid")
         self.log = os.path.join(self.dir, "supervisord.log")
@@ -530,6 +536,45 @@ def time_calls(cmd, env, k):
             "min_ms": min(ms), "max_ms": max(ms)}
 
 
+class _UnixHTTP(http.client.HTTPConnection):
+    def __init__(self, path):
+        super().__init__("localhost", timeout=120)
+        self.path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.connect(self.path)
+
+
+class _UnixTransport(xmlrpc.client.Transport):
+    def __init__(self, path):
+        super().__init__()
+        self.path = path
+
+    def make_connection(self, host):
+        return _UnixHTTP(self.path)
+
+
+def time_rpc(path, k):
+    """Milliseconds of k calls of two supervisord XML-RPC methods, by one
+    Python client (xmlrpc.client, its parse included) on the UNIX socket,
+    a new connection per call as supervisorctl makes them."""
+    s = xmlrpc.client.ServerProxy("http://localhost",
+                                  transport=_UnixTransport(path))
+    out = {}
+    for name, fn in (("getAllProcessInfo", s.supervisor.getAllProcessInfo),
+                     ("getState", s.supervisor.getState)):
+        fn()
+        ms = []
+        for _ in range(k):
+            t = time.perf_counter()
+            fn()
+            ms.append((time.perf_counter() - t) * 1000)
+        out[name] = {"n": k, "median_ms": quantile(ms, 0.5),
+                     "p90_ms": quantile(ms, 0.9)}
+    return out
+
+
 def timed_stop(sup, r):
     """Stops sup; r["stop_s"]: seconds until it and its workers are gone."""
     t = time.monotonic()
@@ -599,6 +644,9 @@ def idle_session(b, sup, n, big, fig):
     if n == big and "status" in fig:
         cmd, env = sup.status_cmd()
         r["status"] = time_calls(cmd, env, 3 if b.quick else 20)
+        rpc = getattr(sup, "rpc_sock", None)
+        if rpc:
+            r["xmlrpc"] = time_rpc(rpc, 3 if b.quick else 20)
     return r
 
 
@@ -634,6 +682,8 @@ def fig_idle(b, fig):
     # events), and without cgroups for each /proc source, and a baseline
     # that does not sample (memory_interval = 1h).
     variants = [("nolimit", "", "")]
+    if "status" in fig:
+        variants += [("rpc", "", limit_cfg)]
     if "sampling" in fig:
         variants += [
             ("baseline", "use_cgroups = false",
@@ -649,10 +699,11 @@ def fig_idle(b, fig):
         try:
             say(f"leash: {big} idle workers, variant {name}")
             L = Leash(b, f"leash-idle-{name}", leash_idle_body(b, big, pextra),
-                      lextra)
+                      lextra, rpc=name == "rpc")
             L.start()
-            r = idle_session(b, L, big, big, [])
-            if name != "nolimit":
+            r = idle_session(b, L, big, big,
+                             ["status"] if name == "rpc" else [])
+            if name not in ("nolimit", "rpc"):
                 cpu, wall = cpu_window([L.pid], window)
                 r["sampling"] = {"source": name, "cpu_s": cpu, "wall_s": wall,
                                  "samples": 0 if name == "baseline" else
@@ -1846,6 +1897,27 @@ def report(b):
             ((idle["pm2"].get(big) or {}).get("status") or {})
             .get("median_ms"), lst.get("median_ms"))
         md.append("")
+
+        lr = idle["leash"].get("rpc") or {}
+        sr = idle["supervisord"].get(big) or {}
+        if lr.get("xmlrpc") and sr.get("xmlrpc"):
+            md.append(f"### 3b. supervisord's XML-RPC at {big} workers "
+                      f"(ms per call, one Python xmlrpc.client on the UNIX "
+                      f"socket, its parse included)\n")
+            md.append("| method | leashd median | leashd p90 | supervisord "
+                      "median | supervisord p90 | ratio (median) |")
+            md.append("|---|---|---|---|---|---|")
+            for m in ("getAllProcessInfo", "getState"):
+                a, s = lr["xmlrpc"][m], sr["xmlrpc"][m]
+                md.append(f"| {m} | {fmt(a['median_ms'], '', 2)} | "
+                          f"{fmt(a['p90_ms'], '', 2)} | "
+                          f"{fmt(s['median_ms'], '', 2)} | "
+                          f"{fmt(s['p90_ms'], '', 2)} | "
+                          f"{ratio(s['median_ms'], a['median_ms'])} |")
+                head[f"xmlrpc_{m}_supervisord"] = ratio(s["median_ms"],
+                                                        a["median_ms"])
+            md.append(f"\nleashd's RSS with the XML-RPC server on: "
+                      f"{fmt((lr.get('rss_kib') or 0) / 1024, ' MiB', 1)}.\n")
 
         md.append(f"### 4. Memory-sampling cost at {big} workers "
                   f"(supervisor CPU, utime+stime, over {idle['window_s']} s)\n")
