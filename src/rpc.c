@@ -42,12 +42,13 @@ static const int state_codes[] = {
 	[WORKER_FATAL] = 200,
 };
 
-enum wait_for { WAIT_RUNNING, WAIT_STOPPED };
+enum wait_for { WAIT_RUNNING, WAIT_STOPPED, WAIT_REPLACED };
 
 /* One worker a method waits for. */
 struct wait {
 	char *fullname;
 	enum wait_for until;
+	unsigned long base;	/* WAIT_REPLACED: reloads counted before */
 	bool done;
 };
 
@@ -384,6 +385,7 @@ wait_add(struct outcome *o, const struct worker *w, enum wait_for until)
 	o->waits = xrealloc(o->waits, (o->nwaits + 1) * sizeof(*o->waits));
 	o->waits[o->nwaits].fullname = xstrdup(w->fullname);
 	o->waits[o->nwaits].until = until;
+	o->waits[o->nwaits].base = w->restarts[REASON_RELOAD];
 	o->waits[o->nwaits].done = false;
 	o->nwaits++;
 }
@@ -402,6 +404,11 @@ wait_check(struct rpc *r, const struct wait *wt, const struct worker **wp)
 		return FAULT_BAD_NAME;
 	if (wt->until == WAIT_STOPPED)
 		return is_stopped(w) ? 1 : 0;
+	if (wt->until == WAIT_REPLACED) {
+		if (w->rep.candidate != NULL)
+			return 0;
+		return w->restarts[REASON_RELOAD] > wt->base ? 1 : FAULT_FAILED;
+	}
 	/* supervisord's spawnerr: a failed exec or an exit too quickly. */
 	if ((w->spawn_error != NULL && !w->spawn_queued) ||
 	    w->state == WORKER_BACKOFF || w->state == WORKER_FATAL)
@@ -1289,6 +1296,39 @@ m_leash_process_info(struct rpc *r, const struct xr_value *p, struct outcome *o)
 	o->value = info;
 }
 
+/* Drain-then-replace of one process: its replacement starts, and once it
+ * is ready the old one drains.  True once replaced; FAILED when the
+ * replacement did not become ready (the old process keeps serving). */
+static void
+m_leash_reload(struct rpc *r, const struct xr_value *p, struct outcome *o)
+{
+	struct program *g;
+	struct worker *w;
+	const char *name;
+
+	if (!params_check(o, p, 1, 1) || (name = param_string(o, p, 0)) == NULL ||
+	    !not_shutting_down(r, o) || lookup(r, o, name, &g, &w) != 0)
+		return;
+	if (w == NULL) {
+		fault(o, FAULT_BAD_NAME, "%s", name);
+		return;
+	}
+	if (w->state != WORKER_RUNNING && w->state != WORKER_STARTING) {
+		fault(o, FAULT_NOT_RUNNING, "%s", name);
+		return;
+	}
+	/* The reload count, before: it grows when a replacement is ready. */
+	wait_add(o, w, WAIT_REPLACED);
+	if (worker_replace(w, REASON_RELOAD) != 0) {
+		outcome_free(o);
+		fault(o, FAULT_FAILED, "%s: a replacement is already under way",
+		    name);
+		return;
+	}
+	o->namespec = xstrdup(name);
+	supervisor_changed(r->dm.sv);
+}
+
 /* system.* */
 
 static void
@@ -1302,6 +1342,7 @@ m_multicall(struct rpc *r, const struct xr_value *p, struct outcome *o);
 
 static const struct method methods[] = {
 	{ "leash.getProcessInfo", "struct string", "A process's supervisord info with leash's memory, replacement state and restarts by reason", m_leash_process_info },
+	{ "leash.reloadProcess", "boolean string", "Drain-then-replace a process: True once its replacement is ready and the old one drains", m_leash_reload },
 	{ "supervisor.addProcessGroup", "boolean string", "Start the re-read configuration's program NAME", m_add_group },
 	{ "supervisor.clearAllProcessLogs", "array", "Clear every process's log files", m_clear_all_logs },
 	{ "supervisor.clearLog", "boolean", "Clear the main log (leashd has none: NO_FILE)", m_clear_log },

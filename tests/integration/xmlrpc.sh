@@ -141,9 +141,17 @@ li = s.leash.getProcessInfo("one")
 check("leash.getProcessInfo adds memory and restarts by reason",
       {"memory", "memory_limit", "memory_trend", "restarts",
        "replace_state"} <= set(li) and "memory" in li["restarts"])
+old = s.supervisor.getProcessInfo("one")["pid"]
+check("leash.reloadProcess: True once replaced", s.leash.reloadProcess("one") is True)
+new = s.leash.getProcessInfo("one")
+check("leash.reloadProcess: a new pid, counted as a reload",
+      new["pid"] not in (0, old) and new["state"] == 20 and
+      new["restarts"]["reload"] == 1 and new["last_reason"] == "reload")
+check("leash.reloadProcess of a stopped process: NOT_RUNNING",
+      fault(s.leash.reloadProcess, "web:web_1")[0] == 70)
 tail = s.supervisor.tailProcessStdoutLog("one", 0, 100)
 check("tailProcessStdoutLog: [bytes, offset, overflow]",
-      tail[0] == "one\n" and tail[1] == 4 and tail[2] is False)
+      tail[0] == "one\none\n" and tail[1] == 8 and tail[2] is False)
 check("readProcessStdoutLog with a negative offset reads the tail",
       s.supervisor.readProcessStdoutLog("one", -2, 0) == "e\n")
 check("readProcessStdoutLog: a negative offset with a length is BAD_ARGUMENTS",
