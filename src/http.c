@@ -6,6 +6,7 @@
  * connection; answering resumes it, which MHD signals on its own epoll
  * descriptor, so the loop wakes without help.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <microhttpd.h>
 #include <stdio.h>
@@ -18,6 +19,62 @@
 #include "log.h"
 #include "sockets.h"
 #include "util.h"
+
+/*
+ * libmicrohttpd is loaded when the first server opens, not linked: Debian's
+ * is linked with GnuTLS and its kin, whose pages would add some 2.7 MiB to
+ * the RSS of every leashd, serving XML-RPC or not.
+ */
+#define MHD_SONAME "libmicrohttpd.so.12"
+#define MHD_FUNCTIONS(X) \
+	X(add_response_header) \
+	X(basic_auth_get_username_password) \
+	X(create_response_from_buffer) \
+	X(create_response_from_callback) \
+	X(destroy_response) \
+	X(free) \
+	X(get_daemon_info) \
+	X(get_timeout) \
+	X(queue_basic_auth_fail_response) \
+	X(queue_response) \
+	X(quiesce_daemon) \
+	X(resume_connection) \
+	X(run) \
+	X(set_connection_option) \
+	X(start_daemon) \
+	X(stop_daemon) \
+	X(suspend_connection)
+
+static struct {
+	void *lib;
+#define X(f) __typeof__(MHD_##f) *f;
+	MHD_FUNCTIONS(X)
+#undef X
+} mhd;
+
+static int
+http_load(char *err, size_t errlen)
+{
+	void *lib;
+
+	if (mhd.lib != NULL)
+		return 0;
+	if ((lib = dlopen(MHD_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		snprintf(err, errlen, "cannot load %s (Debian: libmicrohttpd12): "
+		    "%s", MHD_SONAME, dlerror());
+		return -1;
+	}
+#define X(f) \
+	if ((mhd.f = (__typeof__(MHD_##f) *)dlsym(lib, "MHD_" #f)) == NULL) { \
+		snprintf(err, errlen, "%s has no MHD_" #f, MHD_SONAME); \
+		dlclose(lib); \
+		return -1; \
+	}
+	MHD_FUNCTIONS(X)
+#undef X
+	mhd.lib = lib;
+	return 0;
+}
 
 struct http_server {
 	struct ev_loop *loop;
@@ -90,7 +147,7 @@ request_resume(struct http_request *r)
 	if (!r->suspended)
 		return;
 	r->suspended = false;
-	MHD_resume_connection(r->conn);
+	mhd.resume_connection(r->conn);
 	ev_timer_stop(s->loop, &s->timer);
 	ev_timer_set(&s->timer, 0., 0.);
 	ev_timer_start(s->loop, &s->timer);
@@ -101,10 +158,10 @@ response_new(const char *content_type, const char *data, size_t len)
 {
 	struct MHD_Response *resp;
 
-	resp = MHD_create_response_from_buffer(len, (void *)data,
+	resp = mhd.create_response_from_buffer(len, (void *)data,
 	    MHD_RESPMEM_MUST_COPY);
 	if (resp != NULL && content_type != NULL)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+		mhd.add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 		    content_type);
 	return resp;
 }
@@ -128,8 +185,8 @@ http_reply(struct http_request *r, unsigned int status,
 		request_resume(r);
 		return;
 	}
-	MHD_queue_response(r->conn, status, resp);
-	MHD_destroy_response(resp);
+	mhd.queue_response(r->conn, status, resp);
+	mhd.destroy_response(resp);
 }
 
 void
@@ -139,7 +196,7 @@ http_wait(struct http_request *r, void (*gone)(void *), void *arg)
 	r->gone_arg = arg;
 	if (!r->answered && !r->suspended) {
 		r->suspended = true;
-		MHD_suspend_connection(r->conn);
+		mhd.suspend_connection(r->conn);
 	}
 }
 
@@ -156,7 +213,7 @@ stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 		/* Nothing yet: sleep until http_stream_write. */
 		if (!r->suspended) {
 			r->suspended = true;
-			MHD_suspend_connection(r->conn);
+			mhd.suspend_connection(r->conn);
 		}
 		return 0;
 	}
@@ -175,23 +232,23 @@ http_stream_begin(struct http_request *r, const char *content_type)
 		return;
 	r->answered = true;
 	r->streaming = true;
-	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096,
+	resp = mhd.create_response_from_callback(MHD_SIZE_UNKNOWN, 4096,
 	    stream_read, r, NULL);
 	if (resp == NULL)
 		return;
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+	mhd.add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 	    content_type);
-	MHD_add_response_header(resp, "X-Accel-Buffering", "no");
+	mhd.add_response_header(resp, "X-Accel-Buffering", "no");
 	/* A follower may stay for days. */
-	MHD_set_connection_option(r->conn, MHD_CONNECTION_OPTION_TIMEOUT, 0);
+	mhd.set_connection_option(r->conn, MHD_CONNECTION_OPTION_TIMEOUT, 0);
 	if (r->suspended) {
 		r->pending = resp;
 		r->pending_status = MHD_HTTP_OK;
 		request_resume(r);
 		return;
 	}
-	MHD_queue_response(r->conn, MHD_HTTP_OK, resp);
-	MHD_destroy_response(resp);
+	mhd.queue_response(r->conn, MHD_HTTP_OK, resp);
+	mhd.destroy_response(resp);
 }
 
 void
@@ -233,13 +290,13 @@ request_authorized(struct http_server *s, struct MHD_Connection *conn)
 
 	if (s->username == NULL)
 		return true;
-	if ((user = MHD_basic_auth_get_username_password(conn, &pass)) == NULL)
+	if ((user = mhd.basic_auth_get_username_password(conn, &pass)) == NULL)
 		return false;
 	ok = secret_equal(user, s->username) && pass != NULL &&
 	    secret_equal(pass, s->password);
-	MHD_free(user);
+	mhd.free(user);
 	if (pass != NULL)
-		MHD_free(pass);
+		mhd.free(pass);
 	return ok;
 }
 
@@ -251,8 +308,8 @@ simple_reply(struct MHD_Connection *conn, unsigned int status, const char *text)
 
 	if (resp == NULL)
 		return MHD_NO;
-	rc = MHD_queue_response(conn, status, resp);
-	MHD_destroy_response(resp);
+	rc = mhd.queue_response(conn, status, resp);
+	mhd.destroy_response(resp);
 	return rc;
 }
 
@@ -290,8 +347,8 @@ http_access(void *cls, struct MHD_Connection *conn, const char *url,
 	if (r->pending != NULL) {
 		resp = r->pending;
 		r->pending = NULL;
-		rc = MHD_queue_response(conn, r->pending_status, resp);
-		MHD_destroy_response(resp);
+		rc = mhd.queue_response(conn, r->pending_status, resp);
+		mhd.destroy_response(resp);
 		return rc;
 	}
 	if (r->handled)
@@ -301,8 +358,8 @@ http_access(void *cls, struct MHD_Connection *conn, const char *url,
 		resp = response_new("text/plain", "Unauthorized\n", 13);
 		if (resp == NULL)
 			return MHD_NO;
-		rc = MHD_queue_basic_auth_fail_response(conn, "default", resp);
-		MHD_destroy_response(resp);
+		rc = mhd.queue_basic_auth_fail_response(conn, "default", resp);
+		mhd.destroy_response(resp);
 		r->answered = true;
 		return rc;
 	}
@@ -342,7 +399,7 @@ http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (r->gone != NULL)
 		r->gone(r->gone_arg);
 	if (r->pending != NULL)
-		MHD_destroy_response(r->pending);
+		mhd.destroy_response(r->pending);
 	buf_reset(&r->body);
 	buf_reset(&r->out);
 	free(r->method);
@@ -369,9 +426,9 @@ http_run(struct http_server *s)
 {
 	MHD_UNSIGNED_LONG_LONG ms;
 
-	MHD_run(s->mhd);
+	mhd.run(s->mhd);
 	ev_timer_stop(s->loop, &s->timer);
-	if (MHD_get_timeout(s->mhd, &ms) == MHD_YES) {
+	if (mhd.get_timeout(s->mhd, &ms) == MHD_YES) {
 		ev_timer_set(&s->timer, ms / 1000.0, 0.);
 		ev_timer_start(s->loop, &s->timer);
 	}
@@ -397,10 +454,13 @@ struct http_server *
 http_open(struct ev_loop *loop, const struct http_listen *l,
     http_handler handler, void *arg, char *err, size_t errlen)
 {
-	struct http_server *s = xcalloc(1, sizeof(*s));
+	struct http_server *s;
 	const union MHD_DaemonInfo *info;
 	char why[256];
 
+	if (http_load(err, errlen) != 0)
+		return NULL;
+	s = xcalloc(1, sizeof(*s));
 	s->loop = loop;
 	s->handler = handler;
 	s->arg = arg;
@@ -423,7 +483,7 @@ http_open(struct ev_loop *loop, const struct http_listen *l,
 		http_close(s);
 		return NULL;
 	}
-	s->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+	s->mhd = mhd.start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
 	    MHD_USE_ERROR_LOG, 0, NULL, NULL, http_access, s,
 	    MHD_OPTION_LISTEN_SOCKET, s->fd,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HTTP_CONNECTIONS_MAX,
@@ -432,7 +492,7 @@ http_open(struct ev_loop *loop, const struct http_listen *l,
 	    MHD_OPTION_EXTERNAL_LOGGER, http_logger, s,
 	    MHD_OPTION_END);
 	if (s->mhd == NULL ||
-	    (info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_EPOLL_FD)) == NULL) {
+	    (info = mhd.get_daemon_info(s->mhd, MHD_DAEMON_INFO_EPOLL_FD)) == NULL) {
 		snprintf(err, errlen, "%s: cannot start the HTTP server", s->name);
 		http_close(s);
 		return NULL;
@@ -459,10 +519,10 @@ http_close(struct http_server *s)
 			r->gone = NULL;
 			request_resume(r);
 		}
-		MHD_run(s->mhd);
+		mhd.run(s->mhd);
 		/* The listening socket is ours to close and unlink. */
-		MHD_quiesce_daemon(s->mhd);
-		MHD_stop_daemon(s->mhd);
+		mhd.quiesce_daemon(s->mhd);
+		mhd.stop_daemon(s->mhd);
 	}
 	if (s->fd >= 0)
 		socket_unbind(&s->sock, s->fd);
