@@ -73,14 +73,26 @@ instance_tree(struct instance *in, const struct proc_table *table,
 	return proc_tree(table, in->sv->self, in->pgid, in->token, pids);
 }
 
+/* A stopped process cannot act on the signal it must leave by: SIGCONT
+ * follows it (systemd does the same). */
+static bool
+needs_cont(int sig)
+{
+	return sig != SIGKILL && sig != SIGCONT && sig != SIGSTOP &&
+	    sig != SIGTSTP && sig != SIGTTIN && sig != SIGTTOU;
+}
+
 void
 instance_signal(struct instance *in, int sig, bool group)
 {
 	pid_t *pids;
 	size_t n;
 
-	if (in->pid > 0)
+	if (in->pid > 0) {
 		kill(group ? -in->pid : in->pid, sig);
+		if (needs_cont(sig))
+			kill(group ? -in->pid : in->pid, SIGCONT);
+	}
 	if (!group)
 		return;
 	if (sig == SIGKILL && in->cgroup != NULL)
@@ -92,6 +104,8 @@ instance_signal(struct instance *in, int sig, bool group)
 		    e.pgid == in->pgid)
 			continue;	/* the group's signal reached it */
 		kill(pids[i], sig);
+		if (needs_cont(sig))
+			kill(pids[i], SIGCONT);
 	}
 	free(pids);
 }

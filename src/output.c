@@ -108,8 +108,18 @@ logfile_write(struct logfile *lf, const char *buf, size_t n)
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0) {
-			log_warn("output", "write to %s", lf->path);
+			/* The output goes on; the file is told once. */
+			if (lf->dropped == 0)
+				log_warn("output", "cannot write to %s; output is "
+				    "dropped until it can be written again",
+				    lf->path);
+			lf->dropped += n;
 			return;
+		}
+		if (lf->dropped > 0) {
+			log_info("output", "writing to %s again (%llu bytes "
+			    "dropped)", lf->path, (unsigned long long)lf->dropped);
+			lf->dropped = 0;
 		}
 		lf->size += w;
 		buf += w;
@@ -126,6 +136,7 @@ logfile_init(struct logfile *lf, const char *path, uint64_t maxbytes,
 	lf->size = 0;
 	lf->maxbytes = maxbytes;
 	lf->backups = backups;
+	lf->dropped = 0;
 }
 
 void

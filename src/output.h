@@ -16,6 +16,9 @@ struct logfile {
 	uint64_t size;
 	uint64_t maxbytes;
 	long backups;
+	uint64_t dropped;	/* bytes not written since a write failed
+				 * (disk full): said once, and again with
+				 * the count when writing works again */
 };
 
 /* The read end of one process's pipe. */
