@@ -76,6 +76,7 @@ struct control_client {
 	int bad;		/* errors found before the wait began */
 	struct results results;	/* per-process outcomes so far */
 	bool eof;		/* the client shut down its writing side */
+	bool on_spare;		/* its fd is the reserved one (spare[0]) */
 };
 
 struct control {
@@ -85,9 +86,12 @@ struct control {
 	gid_t gid;
 	bool has_group;
 	ev_io accept_io;
-	int spare;		/* /dev/null, given up to turn a client away
-				 * when leashd is out of fds */
+	/* /dev/null twice, given up when leashd is out of fds: the
+	 * first to serve one client (leashctl stop must work then), the
+	 * second to turn others away with a reason. */
+	int spare[2];
 	bool starved;		/* out of fds: said once */
+	bool starved_client;	/* a client holds spare[0]'s place */
 	ev_timer retry;		/* accepting again after a starved pause */
 	struct control_client *clients;
 	struct control_client *dead;	/* closed, to be freed */
@@ -97,6 +101,7 @@ struct control {
 #define CONTROL_STARVED_PAUSE 0.5	/* s without accepting, no spare fd */
 
 static void client_close(struct control_client *);
+static int spare_open(void);
 static void client_flush(struct control_client *);
 static void client_process(struct control_client *);
 
@@ -1371,6 +1376,12 @@ client_close(struct control_client *c)
 	ev_timer_stop(ctl->dm.sv->loop, &c->idle);
 	close(c->fd);
 	c->fd = -1;
+	if (c->on_spare) {
+		/* Its place is the reserved one again. */
+		ctl->starved_client = false;
+		if (ctl->spare[0] < 0)
+			ctl->spare[0] = spare_open();
+	}
 	for (pp = &ctl->clients; *pp != NULL; pp = &(*pp)->next) {
 		if (*pp == c) {
 			*pp = c->next;
@@ -1438,12 +1449,71 @@ control_retry_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	ev_io_start(loop, &ctl->accept_io);
 }
 
+static int
+spare_open(void)
+{
+	return open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+/* Takes the spares back that were given up, when fds allow. */
+static void
+spare_refill(struct control *ctl)
+{
+	for (int i = 0; i < 2; i++)
+		if (ctl->spare[i] < 0 && (i == 1 || !ctl->starved_client))
+			ctl->spare[i] = spare_open();
+}
+
+static void
+control_take(struct control *ctl, int fd, bool on_spare)
+{
+	struct ev_loop *loop = ctl->dm.sv->loop;
+	struct control_client *c;
+	struct ucred cred;
+	static const char denied[] = "ERROR (permission denied)\n"
+	    PROTOCOL_END "4\n";
+	static const char busy[] = "ERROR (too many clients)\n"
+	    PROTOCOL_END "1\n";
+
+	if (!peer_allowed(ctl, fd, &cred)) {
+		log_warnx("control", "refused a client with uid %u pid %d",
+		    (unsigned)cred.uid, (int)cred.pid);
+		(void)!send(fd, denied, sizeof(denied) - 1,
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
+		close(fd);
+		return;
+	}
+	if (ctl->nclients >= PROTOCOL_CLIENTS_MAX) {
+		(void)!send(fd, busy, sizeof(busy) - 1,
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
+		close(fd);
+		return;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->ctl = ctl;
+	c->fd = fd;
+	c->uid = cred.uid;
+	c->on_spare = on_spare;
+	ctl->starved_client = ctl->starved_client || on_spare;
+	ev_io_init(&c->rio, client_read_cb, fd, EV_READ);
+	ev_io_init(&c->wio, client_write_cb, fd, EV_WRITE);
+	ev_init(&c->idle, client_idle_cb);
+	c->idle.repeat = PROTOCOL_IDLE_TIMEOUT;
+	ev_io_start(loop, &c->rio);
+	ev_timer_again(loop, &c->idle);
+	c->next = ctl->clients;
+	ctl->clients = c;
+	ctl->nclients++;
+}
+
 /*
  * accept failed for want of a file descriptor: the client stays queued and
  * the socket readable, so without this the loop would spin on it (ev.pod,
- * "the special problem of accept()ing when you can't").  The spare fd is
- * given up to take the client and tell it why; without one, accepting
- * pauses for a moment.  Said once until an accept works again.
+ * "the special problem of accept()ing when you can't").  The first spare
+ * is given up to serve one client, so that leashctl can still stop
+ * workers and free fds; the second to take each of the others and tell it
+ * why; without either, accepting pauses for a moment.  Said once until
+ * an accept works again.
  */
 static void
 control_starved(struct control *ctl)
@@ -1453,21 +1523,32 @@ control_starved(struct control *ctl)
 	int fd;
 
 	if (!ctl->starved)
-		log_warnx("control", "out of file descriptors (%s): clients "
-		    "are turned away until some are free", strerror(errno));
+		log_warnx("control", "out of file descriptors (%s): one client "
+		    "at a time is served, the others turned away, until some "
+		    "are free", strerror(errno));
 	ctl->starved = true;
-	if (ctl->spare >= 0) {
-		close(ctl->spare);
-		ctl->spare = -1;
+	if (ctl->spare[0] >= 0) {
+		close(ctl->spare[0]);
+		ctl->spare[0] = -1;
+		if ((fd = accept4(ctl->fd, NULL, NULL,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+			control_take(ctl, fd, true);
+			return;
+		}
+		ctl->spare[0] = spare_open();
+	}
+	if (ctl->spare[1] >= 0) {
+		close(ctl->spare[1]);
+		ctl->spare[1] = -1;
 		while ((fd = accept4(ctl->fd, NULL, NULL,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
 			(void)!send(fd, nofds, sizeof(nofds) - 1,
 			    MSG_NOSIGNAL | MSG_DONTWAIT);
 			close(fd);
 		}
-		ctl->spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		ctl->spare[1] = spare_open();
 	}
-	if (ctl->spare < 0) {
+	if (ctl->spare[1] < 0) {
 		ev_io_stop(ctl->dm.sv->loop, &ctl->accept_io);
 		supervisor_timer(ctl->dm.sv, &ctl->retry, CONTROL_STARVED_PAUSE);
 	}
@@ -1477,15 +1558,11 @@ static void
 control_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
 	struct control *ctl = container_of(io, struct control, accept_io);
-	struct control_client *c;
-	struct ucred cred;
-	static const char denied[] = "ERROR (permission denied)\n"
-	    PROTOCOL_END "4\n";
-	static const char busy[] = "ERROR (too many clients)\n"
-	    PROTOCOL_END "1\n";
 	int fd;
 
+	(void)loop;
 	(void)revents;
+	spare_refill(ctl);
 	for (int i = 0; i < 64; i++) {
 		fd = accept4(ctl->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
@@ -1503,33 +1580,7 @@ control_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 			log_info("control", "file descriptors are free again: "
 			    "clients are served");
 		}
-		if (!peer_allowed(ctl, fd, &cred)) {
-			log_warnx("control", "refused a client with uid %u pid %d",
-			    (unsigned)cred.uid, (int)cred.pid);
-			(void)!send(fd, denied, sizeof(denied) - 1,
-			    MSG_NOSIGNAL | MSG_DONTWAIT);
-			close(fd);
-			continue;
-		}
-		if (ctl->nclients >= PROTOCOL_CLIENTS_MAX) {
-			(void)!send(fd, busy, sizeof(busy) - 1,
-			    MSG_NOSIGNAL | MSG_DONTWAIT);
-			close(fd);
-			continue;
-		}
-		c = xcalloc(1, sizeof(*c));
-		c->ctl = ctl;
-		c->fd = fd;
-		c->uid = cred.uid;
-		ev_io_init(&c->rio, client_read_cb, fd, EV_READ);
-		ev_io_init(&c->wio, client_write_cb, fd, EV_WRITE);
-		ev_init(&c->idle, client_idle_cb);
-		c->idle.repeat = PROTOCOL_IDLE_TIMEOUT;
-		ev_io_start(loop, &c->rio);
-		ev_timer_again(loop, &c->idle);
-		c->next = ctl->clients;
-		ctl->clients = c;
-		ctl->nclients++;
+		control_take(ctl, fd, false);
 	}
 }
 
@@ -1662,7 +1713,8 @@ control_listen(const struct control_daemon *d, const char *path,
 		ctl->gid = gr->gr_gid;
 		ctl->has_group = true;
 	}
-	ctl->spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	ctl->spare[0] = spare_open();
+	ctl->spare[1] = spare_open();
 	ev_timer_init(&ctl->retry, control_retry_cb, 0., 0.);
 	ev_io_init(&ctl->accept_io, control_accept_cb, fd, EV_READ);
 	ev_io_start(d->sv->loop, &ctl->accept_io);
@@ -1686,8 +1738,9 @@ control_close(struct control *ctl)
 	}
 	ev_io_stop(ctl->dm.sv->loop, &ctl->accept_io);
 	ev_timer_stop(ctl->dm.sv->loop, &ctl->retry);
-	if (ctl->spare >= 0)
-		close(ctl->spare);
+	for (int i = 0; i < 2; i++)
+		if (ctl->spare[i] >= 0)
+			close(ctl->spare[i]);
 	close(ctl->fd);
 	unlink(ctl->path);
 	control_collect(ctl);

@@ -519,12 +519,17 @@ instance_spawn(struct supervisor *sv, struct instance_spec *spec,
 		jout = instance_journal(in, LOG_INFO);
 	if (pc->err.journal && !cfg->redirect_stderr)
 		jerr = instance_journal(in, LOG_ERR);
+	/* Out of fds, a worker whose output would be lost is not started:
+	 * it is a spawn error, and the worker backs off. */
+	err[0] = '\0';
 	if (jout < 0 && spec->outlog->path != NULL &&
 	    pipe2(outp, O_CLOEXEC) != 0)
-		log_warn("program", "%s: stdout pipe", spec->fullname);
-	if (jerr < 0 && !cfg->redirect_stderr && spec->errlog->path != NULL &&
-	    pipe2(errp, O_CLOEXEC) != 0)
-		log_warn("program", "%s: stderr pipe", spec->fullname);
+		snprintf(err, errlen, "cannot make its stdout pipe: %s",
+		    strerror(errno));
+	else if (jerr < 0 && !cfg->redirect_stderr &&
+	    spec->errlog->path != NULL && pipe2(errp, O_CLOEXEC) != 0)
+		snprintf(err, errlen, "cannot make its stderr pipe: %s",
+		    strerror(errno));
 	r.stdout_fd = jout >= 0 ? jout : outp[1];
 	r.stderr_fd = cfg->redirect_stderr ? r.stdout_fd :
 	    jerr >= 0 ? jerr : errp[1];
@@ -532,7 +537,7 @@ instance_spawn(struct supervisor *sv, struct instance_spec *spec,
 	r.directory = pc->directory;
 	r.envp = envp = instance_env(in, pw);
 
-	pid = spawn(&r, err, errlen);
+	pid = err[0] != '\0' ? -1 : spawn(&r, err, errlen);
 	/* A spawn waits for the child's exec; the loop's cached time would
 	 * otherwise lag through a pass that starts a thousand of them. */
 	ev_now_update(sv->loop);

@@ -45,3 +45,41 @@ signal_leashd TERM
 wait_leashd_exit 10
 check "leashd exits 0 on SIGTERM (status $LEASHD_STATUS)" \
     test "$LEASHD_STATUS" = 0
+
+# ---- out of fds while spawning: a worker whose output would be lost is a
+# spawn error, and leashctl is still served (on the reserved descriptor),
+# so stopping workers can free fds for the others.
+write_config "$DIR/many.ini" <<EOF2
+[program:m]
+command = $WORKER
+process_name = m%(process_num)d
+numprocs = 30
+startsecs = 0.2
+startretries = 0
+EOF2
+(ulimit -n 64 && exec "$LEASHD" -c "$DIR/many.ini") >"$DIR/many.log" 2>&1 &
+LEASHD_PID=$!
+LEASHD_PIDS="$LEASHD_PIDS $LEASHD_PID"
+LEASHD_LOG=$DIR/many.log
+settled() {
+	ctl status
+	[ "$(grep -c -E ' (RUNNING|FATAL) ' "$CTL_OUT")" -eq 30 ]
+}
+wait_for "30 workers settle, RUNNING or FATAL, with 64 files" 20 settled
+running=$(grep -c ' RUNNING ' "$CTL_OUT")
+fatal=$(grep -c ' FATAL ' "$CTL_OUT")
+check "leashctl status is answered with the fds used up ($running RUNNING, $fatal FATAL)" \
+    test "$running" -gt 0 -a "$fatal" -gt 0
+check "the ones that could not start say why (status INFO)" \
+    grep -q 'spawn error: cannot make its std\(out\|err\) pipe: Too many open files' "$CTL_OUT"
+first_fatal=$(grep ' FATAL ' "$CTL_OUT" | head -n 1 | awk '{print $1}')
+stop_these=$(grep ' RUNNING ' "$CTL_OUT" | head -n 5 | awk '{print $1}')
+ctl stop $stop_these
+check "5 RUNNING workers are stopped over the reserved descriptor" \
+    test "$(grep -c ': stopped$' "$CTL_OUT")" -eq 5
+ctl start "$first_fatal"
+check "with their fds free, $first_fatal starts" grep -q ': started$' "$CTL_OUT"
+signal_leashd TERM
+wait_leashd_exit 15
+check "leashd exits 0 on SIGTERM (status $LEASHD_STATUS)" \
+    test "$LEASHD_STATUS" = 0
