@@ -228,6 +228,22 @@ $ver
 			[ "$served" -le 512 ] && [ "$served" -ge 500 ] &&
 			[ $((served + busy)) = "$n" ] && [ "$other" = 0 ]'
 		check "leashd answers after the flood" answered_ok
+		# 10,000 at once, as many as this machine's limits allow.
+		hard=$(ulimit -H -n)
+		if [ "$hard" = unlimited ] || [ "$hard" -ge 10100 ]; then
+			n=10000
+			raw flood "$n" >"$DIR/flood.out" 2>"$DIR/flood.err"
+			diag "flood of $n connections: $(cat "$DIR/flood.out" "$DIR/flood.err")"
+			read -r w1 served w2 busy w3 other w4 nofds <"$DIR/flood.out"
+			check "a flood of 10,000 connections: ~512 served ($served), the rest told too many clients ($busy) or out of fds ($nofds), none unanswered ($other)" \
+			    eval '[ "$w1 $w2 $w3" = "ok busy other" ] &&
+				[ "$served" -le 512 ] && [ "$served" -ge 1 ] &&
+				[ $((served + busy + other)) = "$n" ] &&
+				[ "$other" = "$nofds" ]'
+			check "leashd answers after 10,000 connections" answered_ok
+		else
+			skip "a flood of 10,000 connections: the hard open-files limit is $hard"
+		fi
 	else
 		skip "connection flood: needs python3"
 	fi
