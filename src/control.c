@@ -767,8 +767,8 @@ client_progress(struct control_client *c)
 	if (c->wait == WAIT_RELOAD) {
 		/* One at a time: begin the next when the last one is up. */
 		while (c->next_reload < c->names.n) {
-			if (c->next_reload > 0 &&
-			    (w = pool_find_worker(d->pool, c->names.v[c->next_reload - 1])) != NULL &&
+			if (c->next_reload > 0 && (w = pool_find_worker(d->pool,
+			    c->names.v[c->next_reload - 1])) != NULL &&
 			    !settled(WAIT_RELOAD, w))
 				return;
 			w = pool_find_worker(d->pool, c->names.v[c->next_reload++]);

@@ -95,14 +95,23 @@ struct rpc {
 	struct follower *followers;
 };
 
-typedef void method_fn(struct rpc *, const struct xr_value *params,
-    struct outcome *);
+struct method;
+/* A method's handler gets its table entry, so that one handler serves
+ * the entries that differ only in what it acts on. */
+typedef void method_fn(struct rpc *, const struct method *,
+    const struct xr_value *params, struct outcome *);
+
+enum action { ACT_START, ACT_STOP, ACT_SIGNAL };
+enum scope { SCOPE_ONE, SCOPE_GROUP, SCOPE_ALL };
 
 struct method {
 	const char *name;
 	const char *signature;		/* return type, then parameter types */
 	const char *help;
 	method_fn *fn;
+	enum action action;		/* m_act */
+	enum scope scope;
+	const char *channel;		/* m_read_log, m_tail_log */
 };
 
 static const struct method *method_find(const char *);
@@ -479,34 +488,42 @@ not_shutting_down(struct rpc *r, struct outcome *o)
 }
 
 static void
-m_api_version(struct rpc *r, const struct xr_value *p, struct outcome *o)
+m_api_version(struct rpc *r, const struct method *m,
+    const struct xr_value *p, struct outcome *o)
 {
+	(void)m;
 	(void)r;
 	if (params_check(o, p, 0, 0))
 		o->value = xr_string(RPC_API_VERSION);
 }
 
 static void
-m_supervisor_version(struct rpc *r, const struct xr_value *p, struct outcome *o)
+m_supervisor_version(struct rpc *r, const struct method *m,
+    const struct xr_value *p, struct outcome *o)
 {
+	(void)m;
 	(void)r;
 	if (params_check(o, p, 0, 0))
 		o->value = xr_string(PACKAGE_VERSION);
 }
 
 static void
-m_identification(struct rpc *r, const struct xr_value *p, struct outcome *o)
+m_identification(struct rpc *r, const struct method *m,
+    const struct xr_value *p, struct outcome *o)
 {
+	(void)m;
 	(void)r;
 	if (params_check(o, p, 0, 0))
 		o->value = xr_string("supervisor");
 }
 
 static void
-m_state(struct rpc *r, const struct xr_value *p, struct outcome *o)
+m_state(struct rpc *r, const struct method *m,
+    const struct xr_value *p, struct outcome *o)
 {
 	bool down = r->dm.shutting_down(r->dm.arg);
 
+	(void)m;
 	if (!params_check(o, p, 0, 0))
 		return;
 	/* SupervisorStates: RUNNING 1, SHUTDOWN -1. */
@@ -516,16 +533,20 @@ m_state(struct rpc *r, const struct xr_value *p, struct outcome *o)
 }
 
 static void
-m_pid(struct rpc *r, const struct xr_value *p, struct outcome *o)
+m_pid(struct rpc *r, const struct method *m,
+    const struct xr_value *p, struct outcome *o)
 {
+	(void)m;
 	if (params_check(o, p, 0, 0))
 		o->value = xr_int(r->dm.sv->self);
 }
 
 /* leashd writes its own log to stderr or the journal, not to a file. */
 static void
-m_read_log(struct rpc *r, const struct xr_value *p, struct outcome *o)
+m_read_log(struct rpc *r, const struct method *m,
+    const struct xr_value *p, struct outcome *o)
 {
+	(void)m;
 	(void)r;
 	if (params_check(o, p, 2, 2) && (param_int(o, p, 0), param_int(o, p, 1),
 	    !o->fault))
@@ -533,16 +554,20 @@ m_read_log(struct rpc *r, const struct xr_value *p, struct outcome *o)
 }
 
 static void
-m_clear_log(struct rpc *r, const struct xr_value *p, struct outcome *o)
+m_clear_log(struct rpc *r, const struct method *m,
+    const struct xr_value *p, struct outcome *o)
 {
+	(void)m;
 	(void)r;
 	if (params_check(o, p, 0, 0))
 		fault(o, FAULT_NO_FILE, "leashd logs to stderr or the journal");
 }
 
 static void
-m_shutdown(struct rpc *r, const struct xr_value *p, struct outcome *o)
+m_shutdown(struct rpc *r, const struct method *m,
+    const struct xr_value *p, struct outcome *o)
 {
+	(void)m;
 	if (!params_check(o, p, 0, 0) || !not_shutting_down(r, o))
 		return;
 	r->dm.shutdown(r->dm.arg, false);
@@ -550,8 +575,10 @@ m_shutdown(struct rpc *r, const struct xr_value *p, struct outcome *o)
 }
 
 static void
-m_restart(struct rpc *r, const struct xr_value *p, struct outcome *o)
+m_restart(struct rpc *r, const struct method *m,
+    const struct xr_value *p, struct outcome *o)
 {
+	(void)m;
 	if (!params_check(o, p, 0, 0) || !not_shutting_down(r, o))
 		return;
 	r->dm.shutdown(r->dm.arg, true);
@@ -569,11 +596,13 @@ strv_array(const struct strv *s)
 }
 
 static void
-m_reload_config(struct rpc *r, const struct xr_value *p, struct outcome *o)
+m_reload_config(struct rpc *r, const struct method *m,
+    const struct xr_value *p, struct outcome *o)
 {
 	struct strv added = { 0 }, changed = { 0 }, removed = { 0 }, errs = { 0 };
 	struct xr_value *three;
 
+	(void)m;
 	if (!params_check(o, p, 0, 0) || !not_shutting_down(r, o))
 		return;
 	if (r->dm.reread(r->dm.arg, &added, &changed, &removed, &errs) != 0)
@@ -594,10 +623,12 @@ m_reload_config(struct rpc *r, const struct xr_value *p, struct outcome *o)
 }
 
 static void
-m_add_group(struct rpc *r, const struct xr_value *p, struct outcome *o)
+m_add_group(struct rpc *r, const struct method *m,
+    const struct xr_value *p, struct outcome *o)
 {
 	const char *name;
 
+	(void)m;
 	if (!params_check(o, p, 1, 1) || (name = param_string(o, p, 0)) == NULL ||
 	    !not_shutting_down(r, o))
 		return;
@@ -615,10 +646,12 @@ m_add_group(struct rpc *r, const struct xr_value *p, struct outcome *o)
 }
 
 static void
-m_remove_group(struct rpc *r, const struct xr_value *p, struct outcome *o)
+m_remove_group(struct rpc *r, const struct method *m,
+    const struct xr_value *p, struct outcome *o)
 {
 	const char *name;
 
+	(void)m;
 	if (!params_check(o, p, 1, 1) || (name = param_string(o, p, 0)) == NULL ||
 	    !not_shutting_down(r, o))
 		return;
@@ -636,8 +669,6 @@ m_remove_group(struct rpc *r, const struct xr_value *p, struct outcome *o)
 }
 
 /* start, stop, signal: one process, a group, or every process. */
-
-enum action { ACT_START, ACT_STOP, ACT_SIGNAL };
 
 /*
  * Acts on one worker.  0: done at once; 1: o waits for it; -1: a fault
@@ -774,63 +805,48 @@ act_group(struct rpc *r, struct outcome *o, struct program *only,
 	}
 }
 
+/*
+ * The parameters: a name (not for all), then the signal (signal) or an
+ * optional wait (start, stop).
+ */
 static void
 act(struct rpc *r, const struct xr_value *p, struct outcome *o, enum action a,
-    int scope)
+    enum scope scope)
 {
-	struct program *g;
-	struct worker *w;
+	size_t named = scope == SCOPE_ALL ? 0 : 1;	/* the name's there */
+	struct program *g = NULL;
+	struct worker *w = NULL;
 	const char *name = NULL, *sigtext = NULL, *why;
-	bool wait;
-	int sig = 0, rc;
+	char num[24];
+	bool wait = false;
+	int sig = 0, rc = 0;
 
-	/* scope: 0 one name, 1 a group, 2 all. */
-	if (a == ACT_SIGNAL) {
-		if (!params_check(o, p, scope == 2 ? 1 : 2, scope == 2 ? 1 : 2))
-			return;
-		if (scope != 2)
-			name = param_string(o, p, 0);
-		if (p->v[scope == 2 ? 0 : 1]->type == XR_INT) {
-			char num[24];
-			snprintf(num, sizeof(num), "%lld", p->v[scope == 2 ? 0 : 1]->i);
-			rc = parse_signal(num, &sig, &why);
-			sigtext = NULL;
-		} else {
-			sigtext = param_string(o, p, scope == 2 ? 0 : 1);
-			rc = sigtext ? parse_signal(sigtext, &sig, &why) : 0;
-		}
-		if (o->fault)
-			return;
-		wait = false;
-	} else {
-		if (!params_check(o, p, scope == 2 ? 0 : 1, scope == 2 ? 1 : 2))
-			return;
-		if (scope != 2)
-			name = param_string(o, p, 0);
-		wait = param_bool(o, p, scope == 2 ? 0 : 1, true);
-		rc = 0;
-		if (o->fault)
-			return;
-	}
-	if (!not_shutting_down(r, o))
+	if (!params_check(o, p, named + (a == ACT_SIGNAL), named + 1))
 		return;
-	if (scope == 1) {
-		if ((g = group_find(r, name, strlen(name))) == NULL) {
-			fault(o, FAULT_BAD_NAME, "%s", name);
-			return;
-		}
-	} else if (scope == 0) {
-		if (lookup(r, o, name, &g, &w) != 0)
-			return;
-		if (w == NULL)
-			scope = 1;
-	} else
-		g = NULL;
-	if (a == ACT_SIGNAL && rc != 0) {
-		fault(o, FAULT_BAD_SIGNAL, "%s", sigtext ? sigtext : "");
+	if (named)
+		name = param_string(o, p, 0);
+	if (a != ACT_SIGNAL)
+		wait = param_bool(o, p, named, true);
+	else if (p->v[named]->type == XR_INT) {
+		snprintf(num, sizeof(num), "%lld", p->v[named]->i);
+		rc = parse_signal(sigtext = num, &sig, &why);
+	} else if ((sigtext = param_string(o, p, named)) != NULL)
+		rc = parse_signal(sigtext, &sig, &why);
+	if (o->fault || !not_shutting_down(r, o))
+		return;
+	if (scope == SCOPE_GROUP &&
+	    (g = group_find(r, name, strlen(name))) == NULL) {
+		fault(o, FAULT_BAD_NAME, "%s", name);
 		return;
 	}
-	if (scope != 0) {
+	if (scope == SCOPE_ONE && lookup(r, o, name, &g, &w) != 0)
+		return;
+	if (rc != 0) {
+		fault(o, FAULT_BAD_SIGNAL, "%s", sigtext);
+		return;
+	}
+	if (w == NULL) {
+		/* "GROUP:*", a group, or all. */
 		act_group(r, o, g, a, wait, sig);
 		return;
 	}
@@ -841,67 +857,23 @@ act(struct rpc *r, const struct xr_value *p, struct outcome *o, enum action a,
 		o->value = xr_bool(true);
 }
 
+/* start, stop and signal: of one process, of a group, of all. */
 static void
-m_start(struct rpc *r, const struct xr_value *p, struct outcome *o)
+m_act(struct rpc *r, const struct method *m, const struct xr_value *p,
+    struct outcome *o)
 {
-	act(r, p, o, ACT_START, 0);
+	act(r, p, o, m->action, m->scope);
 }
 
 static void
-m_start_group(struct rpc *r, const struct xr_value *p, struct outcome *o)
-{
-	act(r, p, o, ACT_START, 1);
-}
-
-static void
-m_start_all(struct rpc *r, const struct xr_value *p, struct outcome *o)
-{
-	act(r, p, o, ACT_START, 2);
-}
-
-static void
-m_stop(struct rpc *r, const struct xr_value *p, struct outcome *o)
-{
-	act(r, p, o, ACT_STOP, 0);
-}
-
-static void
-m_stop_group(struct rpc *r, const struct xr_value *p, struct outcome *o)
-{
-	act(r, p, o, ACT_STOP, 1);
-}
-
-static void
-m_stop_all(struct rpc *r, const struct xr_value *p, struct outcome *o)
-{
-	act(r, p, o, ACT_STOP, 2);
-}
-
-static void
-m_signal(struct rpc *r, const struct xr_value *p, struct outcome *o)
-{
-	act(r, p, o, ACT_SIGNAL, 0);
-}
-
-static void
-m_signal_group(struct rpc *r, const struct xr_value *p, struct outcome *o)
-{
-	act(r, p, o, ACT_SIGNAL, 1);
-}
-
-static void
-m_signal_all(struct rpc *r, const struct xr_value *p, struct outcome *o)
-{
-	act(r, p, o, ACT_SIGNAL, 2);
-}
-
-static void
-m_process_info(struct rpc *r, const struct xr_value *p, struct outcome *o)
+m_process_info(struct rpc *r, const struct method *m,
+    const struct xr_value *p, struct outcome *o)
 {
 	struct program *g;
 	struct worker *w;
 	const char *name;
 
+	(void)m;
 	if (!params_check(o, p, 1, 1) || (name = param_string(o, p, 0)) == NULL)
 		return;
 	if (lookup(r, o, name, &g, &w) != 0)
@@ -924,11 +896,13 @@ worker_lexical(const void *a, const void *b)
 }
 
 static void
-m_all_process_info(struct rpc *r, const struct xr_value *p, struct outcome *o)
+m_all_process_info(struct rpc *r, const struct method *m,
+    const struct xr_value *p, struct outcome *o)
 {
 	struct worker **v = NULL;
 	size_t n = 0;
 
+	(void)m;
 	if (!params_check(o, p, 0, 0))
 		return;
 	for (size_t i = 0; i < r->dm.pool->n; i++) {
@@ -1017,11 +991,13 @@ config_info_order(const void *a, const void *b)
 }
 
 static void
-m_all_config_info(struct rpc *r, const struct xr_value *p, struct outcome *o)
+m_all_config_info(struct rpc *r, const struct method *m,
+    const struct xr_value *p, struct outcome *o)
 {
 	const struct program_config **cfgs;
 	size_t n;
 
+	(void)m;
 	if (!params_check(o, p, 0, 0))
 		return;
 	cfgs = r->dm.configured(r->dm.arg, &n);
@@ -1099,15 +1075,10 @@ read_log(struct rpc *r, const struct xr_value *p, struct outcome *o,
 }
 
 static void
-m_read_stdout(struct rpc *r, const struct xr_value *p, struct outcome *o)
+m_read_process_log(struct rpc *r, const struct method *m,
+    const struct xr_value *p, struct outcome *o)
 {
-	read_log(r, p, o, "stdout");
-}
-
-static void
-m_read_stderr(struct rpc *r, const struct xr_value *p, struct outcome *o)
-{
-	read_log(r, p, o, "stderr");
+	read_log(r, p, o, m->channel);
 }
 
 /* supervisord's tailFile: [bytes, offset, overflow]. */
@@ -1172,24 +1143,21 @@ tail_log(struct rpc *r, const struct xr_value *p, struct outcome *o,
 }
 
 static void
-m_tail_stdout(struct rpc *r, const struct xr_value *p, struct outcome *o)
+m_tail_process_log(struct rpc *r, const struct method *m,
+    const struct xr_value *p, struct outcome *o)
 {
-	tail_log(r, p, o, "stdout");
+	tail_log(r, p, o, m->channel);
 }
 
 static void
-m_tail_stderr(struct rpc *r, const struct xr_value *p, struct outcome *o)
-{
-	tail_log(r, p, o, "stderr");
-}
-
-static void
-m_clear_process_logs(struct rpc *r, const struct xr_value *p, struct outcome *o)
+m_clear_process_logs(struct rpc *r, const struct method *m,
+    const struct xr_value *p, struct outcome *o)
 {
 	struct program *g;
 	struct worker *w;
 	const char *name;
 
+	(void)m;
 	if (!params_check(o, p, 1, 1) || (name = param_string(o, p, 0)) == NULL ||
 	    lookup(r, o, name, &g, &w) != 0)
 		return;
@@ -1203,8 +1171,10 @@ m_clear_process_logs(struct rpc *r, const struct xr_value *p, struct outcome *o)
 }
 
 static void
-m_clear_all_logs(struct rpc *r, const struct xr_value *p, struct outcome *o)
+m_clear_all_logs(struct rpc *r, const struct method *m,
+    const struct xr_value *p, struct outcome *o)
 {
+	(void)m;
 	if (!params_check(o, p, 0, 0))
 		return;
 	o->value = xr_new(XR_ARRAY);
@@ -1220,12 +1190,14 @@ m_clear_all_logs(struct rpc *r, const struct xr_value *p, struct outcome *o)
 }
 
 static void
-m_send_stdin(struct rpc *r, const struct xr_value *p, struct outcome *o)
+m_send_stdin(struct rpc *r, const struct method *m,
+    const struct xr_value *p, struct outcome *o)
 {
 	struct program *g;
 	struct worker *w;
 	const char *name;
 
+	(void)m;
 	if (!params_check(o, p, 2, 2) || (name = param_string(o, p, 0)) == NULL ||
 	    param_string(o, p, 1) == NULL || lookup(r, o, name, &g, &w) != 0)
 		return;
@@ -1239,10 +1211,12 @@ m_send_stdin(struct rpc *r, const struct xr_value *p, struct outcome *o)
 }
 
 static void
-m_remote_comm_event(struct rpc *r, const struct xr_value *p, struct outcome *o)
+m_remote_comm_event(struct rpc *r, const struct method *m,
+    const struct xr_value *p, struct outcome *o)
 {
 	const char *type, *data;
 
+	(void)m;
 	(void)r;
 	if (!params_check(o, p, 2, 2) || (type = param_string(o, p, 0)) == NULL ||
 	    (data = param_string(o, p, 1)) == NULL)
@@ -1257,7 +1231,8 @@ m_remote_comm_event(struct rpc *r, const struct xr_value *p, struct outcome *o)
 /* leash.* */
 
 static void
-m_leash_process_info(struct rpc *r, const struct xr_value *p, struct outcome *o)
+m_leash_process_info(struct rpc *r, const struct method *m,
+    const struct xr_value *p, struct outcome *o)
 {
 	struct program *g;
 	struct worker *w;
@@ -1265,6 +1240,7 @@ m_leash_process_info(struct rpc *r, const struct xr_value *p, struct outcome *o)
 	struct xr_value *info, *reasons, *rate;
 	const char *name;
 
+	(void)m;
 	if (!params_check(o, p, 1, 1) || (name = param_string(o, p, 0)) == NULL ||
 	    lookup(r, o, name, &g, &w) != 0)
 		return;
@@ -1300,12 +1276,14 @@ m_leash_process_info(struct rpc *r, const struct xr_value *p, struct outcome *o)
  * is ready the old one drains.  True once replaced; FAILED when the
  * replacement did not become ready (the old process keeps serving). */
 static void
-m_leash_reload(struct rpc *r, const struct xr_value *p, struct outcome *o)
+m_leash_reload(struct rpc *r, const struct method *m,
+    const struct xr_value *p, struct outcome *o)
 {
 	struct program *g;
 	struct worker *w;
 	const char *name;
 
+	(void)m;
 	if (!params_check(o, p, 1, 1) || (name = param_string(o, p, 0)) == NULL ||
 	    !not_shutting_down(r, o) || lookup(r, o, name, &g, &w) != 0)
 		return;
@@ -1331,58 +1309,54 @@ m_leash_reload(struct rpc *r, const struct xr_value *p, struct outcome *o)
 
 /* system.* */
 
-static void
-m_list_methods(struct rpc *r, const struct xr_value *p, struct outcome *o);
-static void
-m_method_help(struct rpc *r, const struct xr_value *p, struct outcome *o);
-static void
-m_method_signature(struct rpc *r, const struct xr_value *p, struct outcome *o);
-static void
-m_multicall(struct rpc *r, const struct xr_value *p, struct outcome *o);
+static method_fn m_list_methods;
+static method_fn m_method_help;
+static method_fn m_method_signature;
+static method_fn m_multicall;
 
 static const struct method methods[] = {
-	{ "leash.getProcessInfo", "struct string", "A process's supervisord info with leash's memory, replacement state and restarts by reason", m_leash_process_info },
-	{ "leash.reloadProcess", "boolean string", "Drain-then-replace a process: True once its replacement is ready and the old one drains", m_leash_reload },
-	{ "supervisor.addProcessGroup", "boolean string", "Start the re-read configuration's program NAME", m_add_group },
-	{ "supervisor.clearAllProcessLogs", "array", "Clear every process's log files", m_clear_all_logs },
-	{ "supervisor.clearLog", "boolean", "Clear the main log (leashd has none: NO_FILE)", m_clear_log },
-	{ "supervisor.clearProcessLogs", "boolean string", "Clear a process's stdout and stderr logs", m_clear_process_logs },
-	{ "supervisor.getAPIVersion", "string", "The version of this API", m_api_version },
-	{ "supervisor.getAllConfigInfo", "array", "Every configured process's settings", m_all_config_info },
-	{ "supervisor.getAllProcessInfo", "array", "Info about every process", m_all_process_info },
-	{ "supervisor.getIdentification", "string", "The identifying string", m_identification },
-	{ "supervisor.getPID", "int", "leashd's pid", m_pid },
-	{ "supervisor.getProcessInfo", "struct string", "Info about a process named NAME or GROUP:NAME", m_process_info },
-	{ "supervisor.getState", "struct", "leashd's state: statecode and statename", m_state },
-	{ "supervisor.getSupervisorVersion", "string", "leashd's version", m_supervisor_version },
-	{ "supervisor.getVersion", "string", "The version of this API (deprecated: getAPIVersion)", m_api_version },
-	{ "supervisor.readLog", "string int int", "Read the main log (leashd has none: NO_FILE)", m_read_log },
-	{ "supervisor.readMainLog", "string int int", "Read the main log (leashd has none: NO_FILE)", m_read_log },
-	{ "supervisor.readProcessLog", "string string int int", "Read a process's stdout log (deprecated)", m_read_stdout },
-	{ "supervisor.readProcessStderrLog", "string string int int", "Read length bytes of a process's stderr log from offset", m_read_stderr },
-	{ "supervisor.readProcessStdoutLog", "string string int int", "Read length bytes of a process's stdout log from offset", m_read_stdout },
-	{ "supervisor.reloadConfig", "array", "Re-read the configuration file: [[added, changed, removed]]", m_reload_config },
-	{ "supervisor.removeProcessGroup", "boolean string", "Remove a stopped program", m_remove_group },
-	{ "supervisor.restart", "boolean", "Stop every process and start leashd again", m_restart },
-	{ "supervisor.sendProcessStdin", "boolean string string", "Send characters to a process's stdin", m_send_stdin },
-	{ "supervisor.sendRemoteCommEvent", "boolean string string", "Emit a REMOTE_COMMUNICATION event", m_remote_comm_event },
-	{ "supervisor.shutdown", "boolean", "Stop every process and exit leashd", m_shutdown },
-	{ "supervisor.signalAllProcesses", "array string", "Send a signal to every process", m_signal_all },
-	{ "supervisor.signalProcess", "boolean string string", "Send a signal to a process", m_signal },
-	{ "supervisor.signalProcessGroup", "array string string", "Send a signal to every process of a group", m_signal_group },
-	{ "supervisor.startAllProcesses", "array boolean", "Start every process", m_start_all },
-	{ "supervisor.startProcess", "boolean string boolean", "Start a process (and wait until RUNNING)", m_start },
-	{ "supervisor.startProcessGroup", "array string boolean", "Start every process of a group", m_start_group },
-	{ "supervisor.stopAllProcesses", "array boolean", "Stop every process", m_stop_all },
-	{ "supervisor.stopProcess", "boolean string boolean", "Stop a process (and wait until it is gone)", m_stop },
-	{ "supervisor.stopProcessGroup", "array string boolean", "Stop every process of a group", m_stop_group },
-	{ "supervisor.tailProcessLog", "array string int int", "Tail a process's stdout log (deprecated)", m_tail_stdout },
-	{ "supervisor.tailProcessStderrLog", "array string int int", "Tail a process's stderr log: [bytes, offset, overflow]", m_tail_stderr },
-	{ "supervisor.tailProcessStdoutLog", "array string int int", "Tail a process's stdout log: [bytes, offset, overflow]", m_tail_stdout },
-	{ "system.listMethods", "array", "Every method's name", m_list_methods },
-	{ "system.methodHelp", "string string", "A method's help", m_method_help },
-	{ "system.methodSignature", "array string", "A method's signature: its return type, then its parameters' types", m_method_signature },
-	{ "system.multicall", "array array", "Call each {methodName, params} in order: an array of results or faults", m_multicall },
+	{ "leash.getProcessInfo", "struct string", "A process's supervisord info with leash's memory, replacement state and restarts by reason", m_leash_process_info, 0, 0, NULL },
+	{ "leash.reloadProcess", "boolean string", "Drain-then-replace a process: True once its replacement is ready and the old one drains", m_leash_reload, 0, 0, NULL },
+	{ "supervisor.addProcessGroup", "boolean string", "Start the re-read configuration's program NAME", m_add_group, 0, 0, NULL },
+	{ "supervisor.clearAllProcessLogs", "array", "Clear every process's log files", m_clear_all_logs, 0, 0, NULL },
+	{ "supervisor.clearLog", "boolean", "Clear the main log (leashd has none: NO_FILE)", m_clear_log, 0, 0, NULL },
+	{ "supervisor.clearProcessLogs", "boolean string", "Clear a process's stdout and stderr logs", m_clear_process_logs, 0, 0, NULL },
+	{ "supervisor.getAPIVersion", "string", "The version of this API", m_api_version, 0, 0, NULL },
+	{ "supervisor.getAllConfigInfo", "array", "Every configured process's settings", m_all_config_info, 0, 0, NULL },
+	{ "supervisor.getAllProcessInfo", "array", "Info about every process", m_all_process_info, 0, 0, NULL },
+	{ "supervisor.getIdentification", "string", "The identifying string", m_identification, 0, 0, NULL },
+	{ "supervisor.getPID", "int", "leashd's pid", m_pid, 0, 0, NULL },
+	{ "supervisor.getProcessInfo", "struct string", "Info about a process named NAME or GROUP:NAME", m_process_info, 0, 0, NULL },
+	{ "supervisor.getState", "struct", "leashd's state: statecode and statename", m_state, 0, 0, NULL },
+	{ "supervisor.getSupervisorVersion", "string", "leashd's version", m_supervisor_version, 0, 0, NULL },
+	{ "supervisor.getVersion", "string", "The version of this API (deprecated: getAPIVersion)", m_api_version, 0, 0, NULL },
+	{ "supervisor.readLog", "string int int", "Read the main log (leashd has none: NO_FILE)", m_read_log, 0, 0, NULL },
+	{ "supervisor.readMainLog", "string int int", "Read the main log (leashd has none: NO_FILE)", m_read_log, 0, 0, NULL },
+	{ "supervisor.readProcessLog", "string string int int", "Read a process's stdout log (deprecated)", m_read_process_log, 0, 0, "stdout" },
+	{ "supervisor.readProcessStderrLog", "string string int int", "Read length bytes of a process's stderr log from offset", m_read_process_log, 0, 0, "stderr" },
+	{ "supervisor.readProcessStdoutLog", "string string int int", "Read length bytes of a process's stdout log from offset", m_read_process_log, 0, 0, "stdout" },
+	{ "supervisor.reloadConfig", "array", "Re-read the configuration file: [[added, changed, removed]]", m_reload_config, 0, 0, NULL },
+	{ "supervisor.removeProcessGroup", "boolean string", "Remove a stopped program", m_remove_group, 0, 0, NULL },
+	{ "supervisor.restart", "boolean", "Stop every process and start leashd again", m_restart, 0, 0, NULL },
+	{ "supervisor.sendProcessStdin", "boolean string string", "Send characters to a process's stdin", m_send_stdin, 0, 0, NULL },
+	{ "supervisor.sendRemoteCommEvent", "boolean string string", "Emit a REMOTE_COMMUNICATION event", m_remote_comm_event, 0, 0, NULL },
+	{ "supervisor.shutdown", "boolean", "Stop every process and exit leashd", m_shutdown, 0, 0, NULL },
+	{ "supervisor.signalAllProcesses", "array string", "Send a signal to every process", m_act, ACT_SIGNAL, SCOPE_ALL, NULL },
+	{ "supervisor.signalProcess", "boolean string string", "Send a signal to a process", m_act, ACT_SIGNAL, SCOPE_ONE, NULL },
+	{ "supervisor.signalProcessGroup", "array string string", "Send a signal to every process of a group", m_act, ACT_SIGNAL, SCOPE_GROUP, NULL },
+	{ "supervisor.startAllProcesses", "array boolean", "Start every process", m_act, ACT_START, SCOPE_ALL, NULL },
+	{ "supervisor.startProcess", "boolean string boolean", "Start a process (and wait until RUNNING)", m_act, ACT_START, SCOPE_ONE, NULL },
+	{ "supervisor.startProcessGroup", "array string boolean", "Start every process of a group", m_act, ACT_START, SCOPE_GROUP, NULL },
+	{ "supervisor.stopAllProcesses", "array boolean", "Stop every process", m_act, ACT_STOP, SCOPE_ALL, NULL },
+	{ "supervisor.stopProcess", "boolean string boolean", "Stop a process (and wait until it is gone)", m_act, ACT_STOP, SCOPE_ONE, NULL },
+	{ "supervisor.stopProcessGroup", "array string boolean", "Stop every process of a group", m_act, ACT_STOP, SCOPE_GROUP, NULL },
+	{ "supervisor.tailProcessLog", "array string int int", "Tail a process's stdout log (deprecated)", m_tail_process_log, 0, 0, "stdout" },
+	{ "supervisor.tailProcessStderrLog", "array string int int", "Tail a process's stderr log: [bytes, offset, overflow]", m_tail_process_log, 0, 0, "stderr" },
+	{ "supervisor.tailProcessStdoutLog", "array string int int", "Tail a process's stdout log: [bytes, offset, overflow]", m_tail_process_log, 0, 0, "stdout" },
+	{ "system.listMethods", "array", "Every method's name", m_list_methods, 0, 0, NULL },
+	{ "system.methodHelp", "string string", "A method's help", m_method_help, 0, 0, NULL },
+	{ "system.methodSignature", "array string", "A method's signature: its return type, then its parameters' types", m_method_signature, 0, 0, NULL },
+	{ "system.multicall", "array array", "Call each {methodName, params} in order: an array of results or faults", m_multicall, 0, 0, NULL },
 };
 
 static const struct method *
@@ -1395,8 +1369,10 @@ method_find(const char *name)
 }
 
 static void
-m_list_methods(struct rpc *r, const struct xr_value *p, struct outcome *o)
+m_list_methods(struct rpc *r, const struct method *m,
+    const struct xr_value *p, struct outcome *o)
 {
+	(void)m;
 	(void)r;
 	if (!params_check(o, p, 0, 0))
 		return;
@@ -1419,21 +1395,25 @@ method_param(struct outcome *o, const struct xr_value *p)
 }
 
 static void
-m_method_help(struct rpc *r, const struct xr_value *p, struct outcome *o)
+m_method_help(struct rpc *r, const struct method *self,
+    const struct xr_value *p, struct outcome *o)
 {
 	const struct method *m = method_param(o, p);
 
+	(void)self;
 	(void)r;
 	if (m != NULL)
 		o->value = xr_string(m->help);
 }
 
 static void
-m_method_signature(struct rpc *r, const struct xr_value *p, struct outcome *o)
+m_method_signature(struct rpc *r, const struct method *self,
+    const struct xr_value *p, struct outcome *o)
 {
 	const struct method *m = method_param(o, p);
 	const char *s, *e;
 
+	(void)self;
 	(void)r;
 	if (m == NULL)
 		return;
@@ -1446,8 +1426,10 @@ m_method_signature(struct rpc *r, const struct xr_value *p, struct outcome *o)
 
 /* Handled by call_step; here only so that it is listed and described. */
 static void
-m_multicall(struct rpc *r, const struct xr_value *p, struct outcome *o)
+m_multicall(struct rpc *r, const struct method *m,
+    const struct xr_value *p, struct outcome *o)
 {
+	(void)m;
 	(void)r;
 	(void)p;
 	fault(o, FAULT_INCORRECT_PARAMETERS, "Recursive system.multicall "
@@ -1465,7 +1447,7 @@ dispatch(struct rpc *r, const char *name, const struct xr_value *params,
 		return;
 	}
 	log_debug("rpc", "%s", name);
-	m->fn(r, params, o);
+	m->fn(r, m, params, o);
 }
 
 /* Requests. */
