@@ -73,25 +73,38 @@ instance_tree(struct instance *in, const struct proc_table *table,
 	return proc_tree(table, in->sv->self, in->pgid, in->token, pids);
 }
 
-/* A stopped process cannot act on the signal it must leave by: SIGCONT
- * follows it (systemd does the same). */
-static bool
-needs_cont(int sig)
+/*
+ * A stopped process (SIGSTOP, SIGTSTP) cannot act on the signal it must
+ * leave by: SIGCONT follows it, to the stopped ones only (a running one
+ * may be in the middle of something SIGCONT disturbs, such as a leak
+ * checker stopping its threads at exit).
+ */
+static void
+continue_if_stopped(pid_t pid, const struct proc_entry *e, int sig)
 {
-	return sig != SIGKILL && sig != SIGCONT && sig != SIGSTOP &&
-	    sig != SIGTSTP && sig != SIGTTIN && sig != SIGTTOU;
+	struct proc_entry own;
+
+	if (sig == SIGKILL || sig == SIGCONT || sig == SIGSTOP ||
+	    sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU)
+		return;
+	if (e == NULL && proc_read_stat(pid, &own) == 0)
+		e = &own;
+	if (e != NULL && e->state == 'T')
+		kill(pid, SIGCONT);
 }
 
 void
 instance_signal(struct instance *in, int sig, bool group)
 {
+	struct proc_entry e;
 	pid_t *pids;
 	size_t n;
+	bool known;
 
 	if (in->pid > 0) {
 		kill(group ? -in->pid : in->pid, sig);
-		if (needs_cont(sig))
-			kill(group ? -in->pid : in->pid, SIGCONT);
+		if (!group)
+			continue_if_stopped(in->pid, NULL, sig);
 	}
 	if (!group)
 		return;
@@ -99,13 +112,12 @@ instance_signal(struct instance *in, int sig, bool group)
 		cgroup_kill(&in->sv->cg, in->cgroup);
 	n = instance_tree(in, NULL, &pids);
 	for (size_t i = 0; i < n; i++) {
-		struct proc_entry e;
-		if (in->pid > 0 && proc_read_stat(pids[i], &e) == 0 &&
-		    e.pgid == in->pgid)
-			continue;	/* the group's signal reached it */
-		kill(pids[i], sig);
-		if (needs_cont(sig))
-			kill(pids[i], SIGCONT);
+		known = proc_read_stat(pids[i], &e) == 0;
+		/* The group's signal reached those of its group. */
+		if (!(in->pid > 0 && known && e.pgid == in->pgid))
+			kill(pids[i], sig);
+		if (known)
+			continue_if_stopped(pids[i], &e, sig);
 	}
 	free(pids);
 }

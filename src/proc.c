@@ -34,6 +34,7 @@ proc_read_stat(pid_t pid, struct proc_entry *e)
 	e->pid = pid;
 	e->ppid = ppid;
 	e->pgid = pgid;
+	e->state = state;
 	return 0;
 }
 

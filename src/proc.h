@@ -12,6 +12,7 @@
 
 struct proc_entry {
 	pid_t pid, ppid, pgid;
+	char state;		/* the kernel's letter: R, S, T (stopped) ... */
 };
 
 /*
