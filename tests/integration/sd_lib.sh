@@ -249,10 +249,14 @@ unix_inode() {
 
 # client_tally FILE: from the output of "httpworker --get", how many
 # requests were answered 200 (answered), otherwise (failed), and by how
-# many distinct pids (servers).
+# many distinct pids (servers); what the failed ones got goes to diag.
 client_tally() {
 	answered=$(grep -E -c '^ok [0-9]+ 200$' "$1")
 	failed=$(grep -E -v -c '^ok [0-9]+ 200$' "$1")
 	servers=$(sed -n 's/^ok \([0-9]*\) 200$/\1/p' "$1" | sort -u | wc -l |
 	    tr -d ' ')
+	# What a failed request got, for the record.
+	[ "$failed" -gt 0 ] && diag "failed requests (first 5):
+$(grep -E -v '^ok [0-9]+ 200$' "$1" | head -n 5)"
+	return 0
 }
