@@ -104,7 +104,7 @@ struct http_request {
 	void (*gone)(void *);
 	void *gone_arg;
 	/* a stream */
-	bool streaming, stream_done;
+	bool stream_done;
 	struct buf out;
 	/* a reply made while the connection was suspended */
 	struct MHD_Response *pending;
@@ -166,6 +166,31 @@ response_new(const char *content_type, const char *data, size_t len)
 	return resp;
 }
 
+/* Queues resp, now or, for a suspended request, when MHD calls the
+ * access handler again after the resume. */
+static void
+request_answer(struct http_request *r, unsigned int status,
+    struct MHD_Response *resp)
+{
+	if (r->suspended) {
+		r->pending = resp;
+		r->pending_status = status;
+		request_resume(r);
+		return;
+	}
+	mhd.queue_response(r->conn, status, resp);
+	mhd.destroy_response(resp);
+}
+
+static void
+request_suspend(struct http_request *r)
+{
+	if (!r->suspended) {
+		r->suspended = true;
+		mhd.suspend_connection(r->conn);
+	}
+}
+
 void
 http_reply(struct http_request *r, unsigned int status,
     const char *content_type, const char *data, size_t len)
@@ -176,17 +201,8 @@ http_reply(struct http_request *r, unsigned int status,
 		return;
 	r->answered = true;
 	r->gone = NULL;
-	if ((resp = response_new(content_type, data, len)) == NULL)
-		return;
-	if (r->suspended) {
-		/* Queued when MHD calls the access handler again. */
-		r->pending = resp;
-		r->pending_status = status;
-		request_resume(r);
-		return;
-	}
-	mhd.queue_response(r->conn, status, resp);
-	mhd.destroy_response(resp);
+	if ((resp = response_new(content_type, data, len)) != NULL)
+		request_answer(r, status, resp);
 }
 
 void
@@ -194,10 +210,8 @@ http_wait(struct http_request *r, void (*gone)(void *), void *arg)
 {
 	r->gone = gone;
 	r->gone_arg = arg;
-	if (!r->answered && !r->suspended) {
-		r->suspended = true;
-		mhd.suspend_connection(r->conn);
-	}
+	if (!r->answered)
+		request_suspend(r);
 }
 
 static ssize_t
@@ -211,10 +225,7 @@ stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 		if (r->stream_done)
 			return MHD_CONTENT_READER_END_OF_STREAM;
 		/* Nothing yet: sleep until http_stream_write. */
-		if (!r->suspended) {
-			r->suspended = true;
-			mhd.suspend_connection(r->conn);
-		}
+		request_suspend(r);
 		return 0;
 	}
 	n = r->out.n < max ? r->out.n : max;
@@ -231,7 +242,6 @@ http_stream_begin(struct http_request *r, const char *content_type)
 	if (r->answered)
 		return;
 	r->answered = true;
-	r->streaming = true;
 	resp = mhd.create_response_from_callback(MHD_SIZE_UNKNOWN, 4096,
 	    stream_read, r, NULL);
 	if (resp == NULL)
@@ -241,14 +251,7 @@ http_stream_begin(struct http_request *r, const char *content_type)
 	mhd.add_response_header(resp, "X-Accel-Buffering", "no");
 	/* A follower may stay for days. */
 	mhd.set_connection_option(r->conn, MHD_CONNECTION_OPTION_TIMEOUT, 0);
-	if (r->suspended) {
-		r->pending = resp;
-		r->pending_status = MHD_HTTP_OK;
-		request_resume(r);
-		return;
-	}
-	mhd.queue_response(r->conn, MHD_HTTP_OK, resp);
-	mhd.destroy_response(resp);
+	request_answer(r, MHD_HTTP_OK, resp);
 }
 
 void

@@ -622,22 +622,23 @@ m_reload_config(struct rpc *r, const struct method *m,
 	strv_free(&errs);
 }
 
+/* addProcessGroup, removeProcessGroup: the daemon's answer 0, 1 (busy:
+ * already added, still running) or -1 (no such group) as supervisord's. */
 static void
-m_add_group(struct rpc *r, const struct method *m,
-    const struct xr_value *p, struct outcome *o)
+group_change(struct rpc *r, const struct xr_value *p, struct outcome *o,
+    int (*change)(void *, const char *), int busy)
 {
 	const char *name;
 
-	(void)m;
 	if (!params_check(o, p, 1, 1) || (name = param_string(o, p, 0)) == NULL ||
 	    !not_shutting_down(r, o))
 		return;
-	switch (r->dm.add_group(r->dm.arg, name)) {
+	switch (change(r->dm.arg, name)) {
 	case 0:
 		o->value = xr_bool(true);
 		break;
 	case 1:
-		fault(o, FAULT_ALREADY_ADDED, "%s", name);
+		fault(o, busy, "%s", name);
 		break;
 	default:
 		fault(o, FAULT_BAD_NAME, "%s", name);
@@ -646,26 +647,19 @@ m_add_group(struct rpc *r, const struct method *m,
 }
 
 static void
+m_add_group(struct rpc *r, const struct method *m,
+    const struct xr_value *p, struct outcome *o)
+{
+	(void)m;
+	group_change(r, p, o, r->dm.add_group, FAULT_ALREADY_ADDED);
+}
+
+static void
 m_remove_group(struct rpc *r, const struct method *m,
     const struct xr_value *p, struct outcome *o)
 {
-	const char *name;
-
 	(void)m;
-	if (!params_check(o, p, 1, 1) || (name = param_string(o, p, 0)) == NULL ||
-	    !not_shutting_down(r, o))
-		return;
-	switch (r->dm.remove_group(r->dm.arg, name)) {
-	case 0:
-		o->value = xr_bool(true);
-		break;
-	case 1:
-		fault(o, FAULT_STILL_RUNNING, "%s", name);
-		break;
-	default:
-		fault(o, FAULT_BAD_NAME, "%s", name);
-		break;
-	}
+	group_change(r, p, o, r->dm.remove_group, FAULT_STILL_RUNNING);
 }
 
 /* start, stop, signal: one process, a group, or every process. */
