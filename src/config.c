@@ -56,6 +56,8 @@ struct loader {
 	bool continuation;	/* current line starts with whitespace */
 	bool in_section;	/* a header was seen in this file */
 	bool have_key;		/* an indented line may continue a value */
+	struct section *cur;	/* the section keys go to */
+	size_t last;		/* cur's entry an indented line continues */
 	char *stack[INCLUDE_DEPTH_MAX + 2];	/* files being read (realpath) */
 	int nstack;
 	struct strv read;	/* every file read so far (realpath) */
@@ -117,11 +119,27 @@ config_diag_free(struct config_diag *d)
 	memset(d, 0, sizeof(*d));
 }
 
+/*
+ * A section named again is the same section: its keys are merged and a
+ * key set again keeps the last value, as supervisord's parser (Python's
+ * configparser with strict=False) reads it.
+ */
 static struct section *
 section_new(struct loader *l, const char *name)
 {
-	struct section *s = xcalloc(1, sizeof(*s));
+	struct section *s;
 
+	for (size_t i = 0; i < l->nsections; i++) {
+		s = l->sections[i];
+		if (strcmp(s->name, name) == 0) {
+			diag_warning(l->diag, l->file, l->lineno, "[%s]: section "
+			    "appears again (first at %s:%d); its keys are merged "
+			    "and a key set twice keeps the last value", name,
+			    s->file, s->line);
+			return s;
+		}
+	}
+	s = xcalloc(1, sizeof(*s));
 	s->name = xstrdup(name);
 	s->file = xstrdup(l->file);
 	s->line = l->lineno;
@@ -154,6 +172,25 @@ section_get(struct section *s, const char *key)
 }
 
 /*
+ * Cuts an inline comment: ';' or '#' at the start of the line or after
+ * whitespace, as supervisord reads its files ("command = x # y" runs x).
+ * Returns true when the line was cut.
+ */
+static bool
+cut_inline_comment(char *str, bool at_start)
+{
+	for (char *p = str; *p != '\0' && *p != '\n'; p++) {
+		if ((*p == ';' || *p == '#') && ((p == str && at_start) ||
+		    (p > str && (p[-1] == ' ' || p[-1] == '\t')))) {
+			p[0] = '\n';
+			p[1] = '\0';
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
  * inih's line reader.  It numbers lines and records each "[name]" header
  * itself, so that sections without keys exist and every key has a line.
  */
@@ -162,10 +199,18 @@ loader_read(char *str, int num, void *arg)
 {
 	struct loader *l = arg;
 	char *p, *end;
+	bool start = l->at_line_start, had_newline;
+	int ch;
 
 	if (fgets(str, num, l->fp) == NULL)
 		return NULL;
-	if (l->at_line_start) {
+	had_newline = strchr(str, '\n') != NULL;
+	if (cut_inline_comment(str, start) && !had_newline) {
+		/* The rest of a long line is comment too. */
+		while ((ch = getc(l->fp)) != EOF && ch != '\n')
+			;
+	}
+	if (start) {
 		l->lineno++;
 		p = str;
 		l->continuation = *p == ' ' || *p == '\t';
@@ -174,7 +219,7 @@ loader_read(char *str, int num, void *arg)
 		if (*p == '[' && !(l->continuation && l->have_key) &&
 		    (end = strchr(p, ']')) != NULL) {
 			*end = '\0';
-			section_new(l, p + 1);
+			l->cur = section_new(l, p + 1);
 			*end = ']';
 			l->in_section = true;
 			l->have_key = false;
@@ -199,9 +244,9 @@ loader_handler(void *arg, const char *section, const char *key, const char *valu
 		    "%s: key outside of any [section]", key);
 		return 1;
 	}
-	s = l->sections[l->nsections - 1];
+	s = l->cur;
 	e = section_get(s, key);
-	if (e != NULL && l->continuation && e == &s->entries[s->nentries - 1]) {
+	if (e != NULL && l->continuation && e == &s->entries[l->last]) {
 		/* An indented line continues the previous value. */
 		joined = xasprintf("%s\n%s", e->value, value);
 		free(e->value);
@@ -209,9 +254,13 @@ loader_handler(void *arg, const char *section, const char *key, const char *valu
 		return 1;
 	}
 	if (e != NULL) {
-		diag_error(l->diag, l->file, l->lineno,
-		    "[%s] %s: duplicate key (first set at line %d)", s->name,
-		    key, e->line);
+		diag_warning(l->diag, l->file, l->lineno,
+		    "[%s] %s: set again (first at line %d); the last value is "
+		    "used", s->name, key, e->line);
+		free(e->value);
+		e->value = xstrdup(value);
+		e->line = l->lineno;
+		l->last = e - s->entries;
 		return 1;
 	}
 	s->entries = xrealloc(s->entries, (s->nentries + 1) * sizeof(*e));
@@ -220,7 +269,85 @@ loader_handler(void *arg, const char *section, const char *key, const char *valu
 	e->value = xstrdup(value);
 	e->line = l->lineno;
 	e->used = false;
+	l->last = s->nentries - 1;
 	return 1;
+}
+
+/* What %(...) may name: in a program's values, and (p NULL) in [include]
+ * and [supervisord]. */
+struct expand_ctx {
+	const struct program_config *p;	/* NULL: outside a program */
+	const char *here;		/* the directory of the value's file */
+	const char *num;		/* %(process_num)d; NULL: not per process */
+	char numbuf[24], numprocs[24];
+	char host[256];
+	char *const *env;		/* the process's environment=, or NULL */
+	char *const *global_env;	/* [supervisord] environment=, or NULL */
+};
+
+static void
+expand_init(struct expand_ctx *x, const struct program_config *p,
+    const char *file, char *const *global_env)
+{
+	char *copy = xstrdup(file);
+
+	memset(x, 0, sizeof(*x));
+	x->p = p;
+	x->here = xstrdup(dirname(copy));
+	free(copy);
+	x->global_env = global_env;
+	gethostname(x->host, sizeof(x->host) - 1);
+}
+
+static void
+expand_done(struct expand_ctx *x)
+{
+	free((char *)x->here);
+}
+
+/* The value of KEY in a "KEY=value" vector, or NULL. */
+static const char *
+env_get(char *const *v, const char *key)
+{
+	size_t n = strlen(key);
+
+	for (; v != NULL && *v != NULL; v++)
+		if (strncmp(*v, key, n) == 0 && (*v)[n] == '=')
+			return *v + n + 1;
+	return NULL;
+}
+
+/*
+ * supervisord's expansions: %(ENV_X)s sees the process's own environment=,
+ * then [supervisord] environment=, then leashd's environment.
+ */
+static const char *
+expand_name(const char *name, void *arg)
+{
+	struct expand_ctx *x = arg;
+	const char *v;
+
+	if (strcmp(name, "here") == 0)
+		return x->here;
+	if (strcmp(name, "host_node_name") == 0)
+		return x->host;
+	if (strncmp(name, "ENV_", 4) == 0) {
+		if ((v = env_get(x->env, name + 4)) == NULL &&
+		    (v = env_get(x->global_env, name + 4)) == NULL)
+			v = getenv(name + 4);
+		return v;
+	}
+	if (x->p == NULL)
+		return NULL;
+	if (strcmp(name, "program_name") == 0)
+		return x->p->name;
+	if (strcmp(name, "group_name") == 0)
+		return x->p->group;
+	if (x->num != NULL && strcmp(name, "process_num") == 0)
+		return x->num;
+	if (x->num != NULL && strcmp(name, "numprocs") == 0)
+		return x->numprocs;
+	return NULL;
 }
 
 static void loader_read_file(struct loader *, const char *path, int depth,
@@ -231,9 +358,19 @@ static void
 loader_include(struct loader *l, const char *from, struct entry *e, int depth)
 {
 	char *copy = xstrdup(from), *dir = dirname(copy), *save = NULL;
-	char *pats = xstrdup(e->value), *pat, *full;
+	char *pats, *pat, *full;
+	struct expand_ctx x;
+	const char *why;
 	glob_t g;
 
+	expand_init(&x, NULL, from, NULL);
+	pats = parse_expand(e->value, expand_name, &x, &why);
+	expand_done(&x);
+	if (pats == NULL) {
+		diag_error(l->diag, from, e->line, "include: %s", why);
+		free(copy);
+		return;
+	}
 	for (pat = strtok_r(pats, " \t\n", &save); pat != NULL;
 	    pat = strtok_r(NULL, " \t\n", &save)) {
 		full = pat[0] == '/' ? xstrdup(pat) : xasprintf("%s/%s", dir, pat);
@@ -242,7 +379,9 @@ loader_include(struct loader *l, const char *from, struct entry *e, int depth)
 			for (size_t i = 0; i < g.gl_pathc; i++)
 				loader_read_file(l, g.gl_pathv[i], depth + 1,
 				    from, e->line);
-		}
+		} else
+			diag_warning(l->diag, from, e->line,
+			    "include: no file matches %s", full);
 		globfree(&g);
 		free(full);
 	}
@@ -543,32 +682,6 @@ key_equal(const struct key_def *k, const void *a, const void *b)
 	return false;
 }
 
-/* What %(...) may name in a program's values. */
-struct expand_ctx {
-	const struct program_config *p;
-	const char *here;
-	char num[24];
-	char host[256];
-};
-
-static const char *
-expand_name(const char *name, void *arg)
-{
-	struct expand_ctx *x = arg;
-
-	if (strcmp(name, "program_name") == 0 || strcmp(name, "group_name") == 0)
-		return x->p->name;
-	if (strcmp(name, "process_num") == 0)
-		return x->num;
-	if (strcmp(name, "here") == 0)
-		return x->here;
-	if (strcmp(name, "host_node_name") == 0)
-		return x->host;
-	if (strncmp(name, "ENV_", 4) == 0)
-		return getenv(name + 4);
-	return NULL;
-}
-
 static void
 logfile_free(struct logfile_config *lf)
 {
@@ -597,6 +710,7 @@ program_config_free(struct program_config *p)
 	}
 	strv_free_array(p->socket_names);
 	free(p->name);
+	free(p->group);
 	free(p->file);
 	free(p);
 }
@@ -644,6 +758,12 @@ config_free(struct config *c)
 	free(c->control_socket);
 	free(c->control_group);
 	free(c->childlogdir);
+	free(c->pidfile);
+	free(c->logfile);
+	free(c->identifier);
+	free(c->user);
+	free(c->directory);
+	strv_free_array(c->environment);
 	free(c);
 }
 
@@ -669,6 +789,28 @@ expand_or_error(struct config_diag *d, struct section *s, const char *key,
 	return r;
 }
 
+static bool
+is_directory(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* A value that names a file as supervisord does: NONE/off, or a path
+ * where "~/" is the home directory. */
+static char *
+path_value(const char *v)
+{
+	const char *home = getenv("HOME");
+
+	if (strcasecmp(v, "none") == 0 || strcasecmp(v, "off") == 0 || *v == '\0')
+		return NULL;
+	if (strncmp(v, "~/", 2) == 0 && home != NULL)
+		return xasprintf("%s/%s", home, v + 2);
+	return xstrdup(v);
+}
+
 /*
  * Resolves a stdout_logfile/stderr_logfile value: NONE, AUTO (a file in
  * childlogdir named after the process) or a path.
@@ -678,7 +820,10 @@ logfile_resolve(struct config_diag *d, struct section *s, const char *key,
     const char *value, struct expand_ctx *x, const char *childlogdir,
     const char *procname, const char *stream, struct logfile_config *out)
 {
-	if (strcasecmp(value, "NONE") == 0 || value[0] == '\0') {
+	char *v;
+
+	if (strcasecmp(value, "NONE") == 0 || strcasecmp(value, "off") == 0 ||
+	    value[0] == '\0') {
 		out->path = NULL;
 		return 0;
 	}
@@ -691,21 +836,19 @@ logfile_resolve(struct config_diag *d, struct section *s, const char *key,
 			    x->p->name, procname, stream);
 		return 0;
 	}
-	if (strcasecmp(value, "journal") == 0) {
+	if (strcasecmp(value, "journal") == 0 || strcasecmp(value, "syslog") == 0) {
 		/* The file AUTO would give is where output goes when there is
-		 * no journal to write to. */
+		 * no journal to write to; syslog (supervisord's) goes to the
+		 * journal, which forwards it to syslog. */
 		out->journal = true;
 		return logfile_resolve(d, s, key, "AUTO", x, childlogdir,
 		    procname, stream, out);
 	}
-	if (strcasecmp(value, "syslog") == 0) {
-		diag_error(d, s->file, key_line(s, key),
-		    "[%s] %s: syslog is not supported (use a path, AUTO or NONE)",
-		    s->name, key);
+	if ((v = expand_or_error(d, s, key, value, x)) == NULL)
 		return -1;
-	}
-	out->path = expand_or_error(d, s, key, value, x);
-	return out->path == NULL ? -1 : 0;
+	out->path = path_value(v);
+	free(v);
+	return 0;
 }
 
 /* Expands everything that may differ between the processes of p. */
@@ -734,20 +877,38 @@ duplicate_name(const struct program_config *p)
 
 static int
 program_expand(struct config_diag *d, struct section *s,
-    struct program_config *p, const char *childlogdir)
+    struct program_config *p, const struct config *c)
 {
-	char *copy = xstrdup(s->file), *cmd;
-	struct expand_ctx x = { .p = p, .here = dirname(copy) };
+	struct expand_ctx x;
 	const char *why, *dup;
+	char *cmd;
 	int errors = 0;
 
-	gethostname(x.host, sizeof(x.host) - 1);
+	expand_init(&x, p, s->file, c->environment);
+	snprintf(x.numprocs, sizeof(x.numprocs), "%ld", p->numprocs);
+	x.num = x.numbuf;
 	p->procs = xcalloc(p->numprocs, sizeof(*p->procs));
 	for (long i = 0; i < p->numprocs && errors == 0; i++) {
 		struct process_config *pc = &p->procs[i];
 
 		pc->num = p->numprocs_start + i;
-		snprintf(x.num, sizeof(x.num), "%ld", pc->num);
+		snprintf(x.numbuf, sizeof(x.numbuf), "%ld", pc->num);
+		x.env = NULL;
+		if (p->environment != NULL) {
+			char *env = expand_or_error(d, s, "environment",
+			    p->environment, &x);
+			if (env == NULL) {
+				errors++;
+				break;
+			}
+			if (parse_environment(env, &pc->env, &why) != 0) {
+				diag_error(d, s->file, key_line(s, "environment"),
+				    "[%s] environment: %s", s->name, why);
+				errors++;
+			}
+			free(env);
+			x.env = pc->env;
+		}
 		if ((pc->name = expand_or_error(d, s, "process_name",
 		    p->process_name, &x)) == NULL) {
 			errors++;
@@ -770,20 +931,6 @@ program_expand(struct config_diag *d, struct section *s,
 			errors++;
 		}
 		free(cmd);
-		if (p->environment != NULL) {
-			char *env = expand_or_error(d, s, "environment",
-			    p->environment, &x);
-			if (env == NULL) {
-				errors++;
-				break;
-			}
-			if (parse_environment(env, &pc->env, &why) != 0) {
-				diag_error(d, s->file, key_line(s, "environment"),
-				    "[%s] environment: %s", s->name, why);
-				errors++;
-			}
-			free(env);
-		}
 		if (p->directory != NULL && (pc->directory = expand_or_error(d,
 		    s, "directory", p->directory, &x)) == NULL)
 			errors++;
@@ -792,14 +939,14 @@ program_expand(struct config_diag *d, struct section *s,
 		pc->err.maxbytes = p->stderr_logfile_maxbytes;
 		pc->err.backups = p->stderr_logfile_backups;
 		if (logfile_resolve(d, s, "stdout_logfile", p->stdout_logfile,
-		    &x, childlogdir, pc->name, "stdout", &pc->out) != 0)
+		    &x, c->childlogdir, pc->name, "stdout", &pc->out) != 0)
 			errors++;
 		if (!p->redirect_stderr && logfile_resolve(d, s, "stderr_logfile",
-		    p->stderr_logfile, &x, childlogdir, pc->name, "stderr",
+		    p->stderr_logfile, &x, c->childlogdir, pc->name, "stderr",
 		    &pc->err) != 0)
 			errors++;
 	}
-	free(copy);
+	expand_done(&x);
 	if (errors == 0 && (dup = duplicate_name(p)) != NULL) {
 		diag_error(d, s->file, key_line(s, "process_name"),
 		    "[%s] process_name: \"%s\" is used by two processes; "
@@ -809,34 +956,86 @@ program_expand(struct config_diag *d, struct section *s,
 	return errors == 0 ? 0 : -1;
 }
 
+/* [group:NAME]: programs= (required) and priority. */
+struct group_def {
+	char *name;
+	long priority;
+	char **programs;
+};
+
+/* Keys expanded for each process (with %(process_num)d), kept as written. */
+static bool
+per_process_key(const char *key)
+{
+	static const char *const keys[] = { "command", "process_name",
+	    "environment", "directory", "stdout_logfile", "stderr_logfile" };
+
+	for (size_t i = 0; i < nitems(keys); i++)
+		if (strcmp(key, keys[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Every other value is expanded once for the program, as supervisord does
+ * (numprocs = %(ENV_WORKERS)s), then parsed.
+ */
+static int
+program_key_load(struct config_diag *d, struct section *s,
+    const struct key_def *k, struct entry *e, struct expand_ctx *x,
+    struct program_config *p)
+{
+	const char *why;
+	char *v;
+	int rc;
+
+	/* "50%" is a leash size, not an expansion. */
+	if (per_process_key(k->name) || (strstr(e->value, "%(") == NULL &&
+	    strstr(e->value, "%%") == NULL))
+		v = xstrdup(e->value);
+	else if ((v = expand_or_error(d, s, k->name, e->value, x)) == NULL)
+		return -1;
+	if ((rc = key_parse(k, v, p, &why)) != 0) {
+		if (strcmp(v, e->value) != 0)
+			diag_error(d, s->file, e->line, "[%s] %s: \"%s\" (from "
+			    "\"%s\"): %s", s->name, k->name, v, e->value, why);
+		else
+			diag_error(d, s->file, e->line, "[%s] %s: \"%s\": %s",
+			    s->name, k->name, v, why);
+	}
+	free(v);
+	return rc;
+}
+
 static struct program_config *
 program_load(struct config_diag *d, struct section *s, const char *name,
-    const char *childlogdir)
+    const struct group_def *g, const struct config *c)
 {
 	struct program_config *p = xcalloc(1, sizeof(*p));
 	const struct key_def *k;
+	struct expand_ctx x;
 	struct entry *e;
 	const char *why;
 	int errors = 0;
 
 	p->name = xstrdup(name);
+	p->group = xstrdup(g != NULL ? g->name : name);
 	p->file = xstrdup(s->file);
 	p->line = s->line;
 	p->umask = -1;
+	expand_init(&x, p, s->file, c->environment);
 	for (size_t i = 0; i < nitems(program_keys); i++) {
 		k = &program_keys[i];
 		e = section_get(s, k->name);
 		if (e != NULL) {
 			e->used = true;
-			if (key_parse(k, e->value, p, &why) != 0) {
-				diag_error(d, s->file, e->line,
-				    "[%s] %s: \"%s\": %s", s->name, k->name,
-				    e->value, why);
+			if (program_key_load(d, s, k, e, &x, p) != 0)
 				errors++;
-			}
 		} else if (k->def != NULL && key_parse(k, k->def, p, &why) != 0)
 			fatalx("config", "default of %s: %s", k->name, why);
 	}
+	expand_done(&x);
+	p->group_priority = g != NULL ? g->priority : p->priority;
 	for (size_t i = 0; i < s->nentries; i++) {
 		if (!s->entries[i].used)
 			diag_warning(d, s->file, s->entries[i].line,
@@ -858,6 +1057,15 @@ program_load(struct config_diag *d, struct section *s, const char *name,
 		    p->process_name);
 		goto bad;
 	}
+	if (section_get(s, "stopasgroup") != NULL &&
+	    section_get(s, "killasgroup") == NULL)
+		p->killasgroup = p->stopasgroup;	/* supervisord's default */
+	if (p->stopasgroup && !p->killasgroup) {
+		diag_error(d, s->file, key_line(s, "killasgroup"),
+		    "[%s] killasgroup: cannot be false when stopasgroup is true",
+		    s->name);
+		goto bad;
+	}
 	if (p->memory_max != 0 && p->memory_limit != 0 &&
 	    p->memory_max <= p->memory_limit) {
 		diag_error(d, s->file, key_line(s, "memory_max"),
@@ -874,7 +1082,7 @@ program_load(struct config_diag *d, struct section *s, const char *name,
 		    "[%s] user: no such user \"%s\"", s->name, p->user);
 		goto bad;
 	}
-	if (program_expand(d, s, p, childlogdir) != 0)
+	if (program_expand(d, s, p, c) != 0)
 		goto bad;
 	return p;
 bad:
@@ -882,49 +1090,204 @@ bad:
 	return NULL;
 }
 
-static void
-leashd_section_load(struct config_diag *d, struct section *s, struct config *c)
-{
-	struct entry *e;
-	int level;
+/*
+ * [leashd] and [supervisord]: the daemon's own keys, supervisord's with
+ * their meaning.  Both sections may be present; [leashd] is read last.
+ */
+#define C(f) offsetof(struct config, f)
+static const struct key_def daemon_keys[] = {
+	{ "control_socket", KEY_STRING, C(control_socket), NULL, 0, 0, false },
+	{ "control_group", KEY_STRING, C(control_group), NULL, 0, 0, false },
+	{ "use_cgroups", KEY_BOOL, C(use_cgroups), "true", 0, 0, false },
+	{ "childlogdir", KEY_STRING, C(childlogdir), NULL, 0, 0, false },
+	{ "pidfile", KEY_STRING, C(pidfile), NULL, 0, 0, false },
+	{ "logfile", KEY_STRING, C(logfile), NULL, 0, 0, false },
+	{ "logfile_maxbytes", KEY_SIZE, C(logfile_maxbytes), "50M", 0, 0, false },
+	{ "logfile_backups", KEY_INT, C(logfile_backups), "10", 0, 1000, false },
+	{ "identifier", KEY_STRING, C(identifier), "supervisor", 0, 0, false },
+	{ "umask", KEY_UMASK, C(umask), NULL, 0, 0, false },
+	{ "user", KEY_STRING, C(user), NULL, 0, 0, false },
+	{ "directory", KEY_STRING, C(directory), NULL, 0, 0, false },
+	/* supervisord requires 1024 and 200 unless told otherwise; leashd
+	 * requires what it is told. */
+	{ "minfds", KEY_INT, C(minfds), "0", 0, 1 << 24, false },
+	{ "minprocs", KEY_INT, C(minprocs), "0", 0, 1 << 24, false },
+	{ "nodaemon", KEY_BOOL, C(nodaemon), "false", 0, 0, false },
+	{ "silent", KEY_BOOL, C(silent), "false", 0, 0, false },
+	{ "strip_ansi", KEY_BOOL, C(strip_ansi), "false", 0, 0, false },
+};
+#undef C
 
+static void
+daemon_defaults(struct config *c)
+{
+	const char *why;
+
+	c->loglevel = LOG_LEVEL_INFO;
+	c->umask = -1;
+	for (size_t i = 0; i < nitems(daemon_keys); i++)
+		if (daemon_keys[i].def != NULL &&
+		    key_parse(&daemon_keys[i], daemon_keys[i].def, c, &why) != 0)
+			fatalx("config", "default of %s: %s", daemon_keys[i].name,
+			    why);
+}
+
+static void
+daemon_section_load(struct config_diag *d, struct section *s, struct config *c)
+{
+	const struct key_def *k;
+	struct expand_ctx x;
+	struct entry *e;
+	const char *why;
+	char *v, **field;
+	int level;
+	bool b;
+
+	expand_init(&x, NULL, s->file, NULL);
+	/* environment= first: the other values may name %(ENV_X)s from it. */
+	if ((e = section_get(s, "environment")) != NULL) {
+		e->used = true;
+		if ((v = expand_or_error(d, s, e->key, e->value, &x)) != NULL) {
+			strv_free_array(c->environment);
+			c->environment = NULL;
+			if (parse_environment(v, &c->environment, &why) != 0)
+				diag_error(d, s->file, e->line, "[%s] environment: "
+				    "%s", s->name, why);
+			free(v);
+		}
+	}
+	x.global_env = c->environment;
 	for (size_t i = 0; i < s->nentries; i++) {
 		e = &s->entries[i];
-		if (strcasecmp(e->key, "include") == 0)
+		if (e->used || (strcmp(s->name, "leashd") == 0 &&
+		    strcasecmp(e->key, "include") == 0))
 			continue;
-		if (strcasecmp(e->key, "control_socket") == 0) {
-			free(c->control_socket);
-			c->control_socket = xstrdup(e->value);
-		} else if (strcasecmp(e->key, "control_group") == 0) {
-			if (getgrnam(e->value) == NULL) {
-				diag_error(d, s->file, e->line,
-				    "[leashd] control_group: no such group \"%s\"",
-				    e->value);
-				continue;
+		e->used = true;
+		if ((v = expand_or_error(d, s, e->key, e->value, &x)) == NULL)
+			continue;
+		k = NULL;
+		for (size_t j = 0; j < nitems(daemon_keys) && k == NULL; j++)
+			if (strcasecmp(e->key, daemon_keys[j].name) == 0)
+				k = &daemon_keys[j];
+		if (k != NULL) {
+			field = (char **)((char *)c + k->off);
+			if (k->type == KEY_STRING) {
+				free(*field);
+				*field = NULL;
 			}
-			free(c->control_group);
-			c->control_group = xstrdup(e->value);
+			if (key_parse(k, v, c, &why) != 0)
+				diag_error(d, s->file, e->line, "[%s] %s: \"%s\": "
+				    "%s", s->name, k->name, v, why);
 		} else if (strcasecmp(e->key, "loglevel") == 0) {
-			if ((level = log_parse_level(e->value)) < 0) {
-				diag_error(d, s->file, e->line,
-				    "[leashd] loglevel: \"%s\": expected error, "
-				    "warn, info or debug", e->value);
-				continue;
-			}
-			c->loglevel = level;
-		} else if (strcasecmp(e->key, "use_cgroups") == 0) {
-			const char *why;
-			if (parse_bool(e->value, &c->use_cgroups, &why) != 0)
-				diag_error(d, s->file, e->line,
-				    "[leashd] use_cgroups: \"%s\": %s", e->value,
-				    why);
-		} else if (strcasecmp(e->key, "childlogdir") == 0) {
-			free(c->childlogdir);
-			c->childlogdir = xstrdup(e->value);
+			if ((level = log_parse_level(v)) < 0)
+				diag_error(d, s->file, e->line, "[%s] loglevel: "
+				    "\"%s\": expected error, warn, info or debug",
+				    s->name, v);
+			else
+				c->loglevel = level;
+		} else if (strcasecmp(e->key, "nocleanup") == 0) {
+			/* supervisord removes old AUTO logs at start unless
+			 * set; leash's AUTO names are stable, so nothing is
+			 * left to clean either way. */
+			if (parse_bool(v, &b, &why) != 0)
+				diag_error(d, s->file, e->line, "[%s] nocleanup: "
+				    "\"%s\": %s", s->name, v, why);
 		} else
 			diag_warning(d, s->file, e->line,
-			    "[leashd] %s: unknown key, ignored", e->key);
+			    "[%s] %s: unknown key, ignored", s->name, e->key);
+		free(v);
 	}
+	expand_done(&x);
+	if (c->control_group != NULL && getgrnam(c->control_group) == NULL)
+		diag_error(d, s->file, key_line(s, "control_group"),
+		    "[%s] control_group: no such group \"%s\"", s->name,
+		    c->control_group);
+	if (c->user != NULL && getpwnam(c->user) == NULL)
+		diag_error(d, s->file, key_line(s, "user"),
+		    "[%s] user: no such user \"%s\"", s->name, c->user);
+	if (c->directory != NULL && !is_directory(c->directory))
+		diag_error(d, s->file, key_line(s, "directory"),
+		    "[%s] directory: %s is not a directory", s->name,
+		    c->directory);
+	if (c->logfile != NULL && section_get(s, "logfile") != NULL) {
+		v = c->logfile;
+		c->logfile = strcasecmp(v, "syslog") == 0 ? NULL : path_value(v);
+		if (c->logfile == NULL && strcasecmp(v, "syslog") == 0)
+			diag_warning(d, s->file, key_line(s, "logfile"),
+			    "[%s] logfile = syslog: leashd logs to stderr, which "
+			    "systemd sends to the journal and syslog", s->name);
+		free(v);
+	}
+}
+
+static bool valid_program_name(const char *);
+
+static void
+group_load(struct config_diag *d, struct section *s, const struct config *c,
+    struct group_def **v, size_t *n)
+{
+	struct group_def g = { .priority = 999 };
+	struct expand_ctx x;
+	struct entry *e;
+	const char *why;
+	char *val, *tok, *save = NULL;
+	struct strv progs = { 0 };
+	int errors = 0;
+
+	g.name = s->name + 6;
+	if (!valid_program_name(g.name)) {
+		diag_error(d, s->file, s->line, "[%s]: \"%s\" is not a valid "
+		    "group name (no spaces, ':', '/' or '*')", s->name, g.name);
+		return;
+	}
+	expand_init(&x, NULL, s->file, c->environment);
+	for (size_t i = 0; i < s->nentries; i++) {
+		e = &s->entries[i];
+		if ((val = expand_or_error(d, s, e->key, e->value, &x)) == NULL) {
+			errors++;
+			continue;
+		}
+		if (strcasecmp(e->key, "programs") == 0) {
+			for (tok = strtok_r(val, ", \t\n", &save); tok != NULL;
+			    tok = strtok_r(NULL, ", \t\n", &save))
+				strv_push(&progs, xstrdup(tok));
+		} else if (strcasecmp(e->key, "priority") == 0) {
+			if (parse_int(val, -1000000, 1000000, &g.priority,
+			    &why) != 0) {
+				diag_error(d, s->file, e->line, "[%s] priority: "
+				    "\"%s\": %s", s->name, val, why);
+				errors++;
+			}
+		} else
+			diag_warning(d, s->file, e->line,
+			    "[%s] %s: unknown key, ignored", s->name, e->key);
+		free(val);
+	}
+	expand_done(&x);
+	if (progs.n == 0 && errors == 0) {
+		diag_error(d, s->file, key_line(s, "programs"), "[%s] programs: "
+		    "missing (the [program:x] sections of the group)", s->name);
+		errors++;
+	}
+	if (errors != 0) {
+		strv_free(&progs);
+		return;
+	}
+	g.name = xstrdup(g.name);
+	g.programs = progs.v;
+	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
+	(*v)[(*n)++] = g;
+}
+
+/* The group that names program, or NULL. */
+static const struct group_def *
+group_of(const struct group_def *v, size_t n, const char *program)
+{
+	for (size_t i = 0; i < n; i++)
+		for (char **p = v[i].programs; *p != NULL; p++)
+			if (strcmp(*p, program) == 0)
+				return &v[i];
+	return NULL;
 }
 
 /* supervisord's default is the temporary directory; as root we prefer the
@@ -1154,25 +1517,116 @@ program_sockets(struct config_diag *d, struct section *s,
 	return 0;
 }
 
+/* supervisord's order: groups by priority, then the processes of a group
+ * by theirs. */
 static int
 program_cmp(const void *a, const void *b)
 {
 	const struct program_config *pa = *(struct program_config *const *)a;
 	const struct program_config *pb = *(struct program_config *const *)b;
+	int r;
 
+	if (pa->group_priority != pb->group_priority)
+		return pa->group_priority < pb->group_priority ? -1 : 1;
+	if ((r = strcmp(pa->group, pb->group)) != 0)
+		return r;
 	if (pa->priority != pb->priority)
 		return pa->priority < pb->priority ? -1 : 1;
 	return strcmp(pa->name, pb->name);
 }
 
+/* Sections read by their own loaders, or accepted as they are. */
+static bool
+known_section(const char *name)
+{
+	static const char *const names[] = { "leashd", "supervisord",
+	    "include", "unix_http_server", "inet_http_server",
+	    /* supervisorctl's own section, and the interface leash serves
+	     * in supervisord's place */
+	    "supervisorctl", "rpcinterface:supervisor" };
+
+	for (size_t i = 0; i < nitems(names); i++)
+		if (strcmp(name, names[i]) == 0)
+			return true;
+	return strncmp(name, "socket:", 7) == 0 ||
+	    strncmp(name, "group:", 6) == 0;
+}
+
+/*
+ * Names a group shares: two processes of one group with the same name,
+ * or a group named like a program outside it.
+ */
+static void
+groups_check(struct config_diag *d, struct config *c)
+{
+	for (size_t i = 0; i < c->nprograms; i++) {
+		struct program_config *a = c->programs[i];
+		for (size_t j = i + 1; j < c->nprograms; j++) {
+			struct program_config *b = c->programs[j];
+			if (strcmp(a->group, b->group) != 0)
+				continue;
+			if (strcmp(a->group, a->name) == 0 ||
+			    strcmp(b->group, b->name) == 0) {
+				diag_error(d, b->file, b->line, "[program:%s]: "
+				    "group \"%s\" is also the name of [program:%s], "
+				    "which is not in it", b->name, b->group,
+				    strcmp(a->group, a->name) == 0 ? a->name :
+				    b->name);
+				continue;
+			}
+			for (long k = 0; k < a->numprocs; k++)
+				for (long l = 0; l < b->numprocs; l++)
+					if (strcmp(a->procs[k].name,
+					    b->procs[l].name) == 0)
+						diag_error(d, b->file, b->line,
+						    "[program:%s]: process \"%s:%s\""
+						    " is also [program:%s]'s",
+						    b->name, b->group,
+						    b->procs[l].name, a->name);
+		}
+	}
+}
 
 struct config *
 config_load(const char *path, struct config_diag *diag)
 {
+	return config_load_settings(path, NULL, diag);
+}
+
+/* The command line's settings, as a [supervisord] section read last. */
+static void
+settings_load(struct config_diag *d, char *const *settings, struct config *c)
+{
+	struct section s = { .name = "supervisord", .file = "command line" };
+	const char *eq;
+
+	for (; settings != NULL && *settings != NULL; settings++) {
+		eq = strchr(*settings, '=');
+		s.entries = xrealloc(s.entries, (s.nentries + 1) *
+		    sizeof(*s.entries));
+		s.entries[s.nentries++] = (struct entry){
+			.key = xasprintf("%.*s", (int)(eq - *settings), *settings),
+			.value = xstrdup(eq + 1),
+		};
+	}
+	daemon_section_load(d, &s, c);
+	for (size_t i = 0; i < s.nentries; i++) {
+		free(s.entries[i].key);
+		free(s.entries[i].value);
+	}
+	free(s.entries);
+}
+
+struct config *
+config_load_settings(const char *path, char *const *settings,
+    struct config_diag *diag)
+{
 	struct loader l = { .diag = diag };
 	struct config *c = xcalloc(1, sizeof(*c));
 	struct program_config *p;
-	struct section *s, *leashd = NULL;
+	struct group_def *groups = NULL;
+	size_t ngroups = 0;
+	struct section *s;
 	const char *name;
 
 	memset(diag, 0, sizeof(*diag));
@@ -1182,23 +1636,17 @@ config_load(const char *path, struct config_diag *diag)
 	ini_max_line = 1 << 20;
 
 	c->file = xstrdup(path);
-	c->loglevel = LOG_LEVEL_INFO;
-	c->use_cgroups = true;
+	daemon_defaults(c);
 	loader_read_file(&l, path, 0, NULL, 0);
 
-	for (size_t i = 0; i < l.nsections; i++) {
-		s = l.sections[i];
-		if (strcmp(s->name, "leashd") != 0)
-			continue;
-		if (leashd != NULL) {
-			diag_error(diag, s->file, s->line,
-			    "[leashd]: duplicate section (first at %s:%d)",
-			    leashd->file, leashd->line);
-			continue;
-		}
-		leashd = s;
-		leashd_section_load(diag, s, c);
-	}
+	/* [supervisord], then [leashd]: either may hold the daemon's keys. */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < l.nsections; i++)
+			if (strcmp(l.sections[i]->name,
+			    pass == 0 ? "supervisord" : "leashd") == 0)
+				daemon_section_load(diag, l.sections[i], c);
+	if (settings != NULL)
+		settings_load(diag, settings, c);
 	c->childlogdir = c->childlogdir ? c->childlogdir : default_childlogdir();
 
 	for (size_t i = 0; i < l.nsections; i++) {
@@ -1208,18 +1656,28 @@ config_load(const char *path, struct config_diag *diag)
 		else if (strcmp(s->name, "unix_http_server") == 0 ||
 		    strcmp(s->name, "inet_http_server") == 0)
 			rpc_section_load(diag, s, c, s->name[0] == 'i');
+		else if (strncmp(s->name, "group:", 6) == 0)
+			group_load(diag, s, c, &groups, &ngroups);
+	}
+	for (size_t i = 0; i < ngroups; i++) {
+		for (char **g = groups[i].programs; *g != NULL; g++) {
+			char *sect = xasprintf("program:%s", *g);
+			bool found = false;
+			for (size_t j = 0; j < l.nsections && !found; j++)
+				found = strcmp(l.sections[j]->name, sect) == 0;
+			if (!found)
+				diag_error(diag, c->file, 0, "[group:%s] programs: "
+				    "no [program:%s] section", groups[i].name, *g);
+			else if (group_of(groups, i, *g) != NULL)
+				diag_error(diag, c->file, 0, "[group:%s] programs: "
+				    "[program:%s] is already in [group:%s]",
+				    groups[i].name, *g, group_of(groups, i, *g)->name);
+			free(sect);
+		}
 	}
 	for (size_t i = 0; i < l.nsections; i++) {
 		s = l.sections[i];
-		if (strcmp(s->name, "leashd") == 0 ||
-		    strcmp(s->name, "include") == 0 ||
-		    strncmp(s->name, "socket:", 7) == 0 ||
-		    strcmp(s->name, "unix_http_server") == 0 ||
-		    strcmp(s->name, "inet_http_server") == 0 ||
-		    /* supervisorctl's own section, and the interface leash
-		     * serves in supervisord's place */
-		    strcmp(s->name, "supervisorctl") == 0 ||
-		    strcmp(s->name, "rpcinterface:supervisor") == 0)
+		if (known_section(s->name))
 			continue;
 		if (strncmp(s->name, "program:", 8) != 0) {
 			diag_warning(diag, s->file, s->line,
@@ -1233,13 +1691,8 @@ config_load(const char *path, struct config_diag *diag)
 			    "':', '/' or '*')", s->name, name);
 			continue;
 		}
-		if ((p = (struct program_config *)config_find_program(c, name)) != NULL) {
-			diag_error(diag, s->file, s->line,
-			    "[%s]: duplicate program (first defined at %s:%d)",
-			    s->name, p->file, p->line);
-			continue;
-		}
-		if ((p = program_load(diag, s, name, c->childlogdir)) == NULL)
+		if ((p = program_load(diag, s, name, group_of(groups, ngroups,
+		    name), c)) == NULL)
 			continue;
 		if (program_sockets(diag, s, p, c) != 0) {
 			program_config_free(p);
@@ -1252,7 +1705,13 @@ config_load(const char *path, struct config_diag *diag)
 	if (c->nprograms > 1)
 		qsort(c->programs, c->nprograms, sizeof(*c->programs),
 		    program_cmp);
+	groups_check(diag, c);
 
+	for (size_t i = 0; i < ngroups; i++) {
+		free(groups[i].name);
+		strv_free_array(groups[i].programs);
+	}
+	free(groups);
 	for (size_t i = 0; i < l.nsections; i++)
 		section_free(l.sections[i]);
 	free(l.sections);

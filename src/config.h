@@ -49,6 +49,8 @@ struct process_config {
 
 struct program_config {
 	char *name;
+	char *group;		/* its [group:NAME], or its own name */
+	long group_priority;	/* the group's priority, or its own */
 	char *file;		/* where the [program:NAME] section starts */
 	int line;
 
@@ -109,6 +111,10 @@ struct rpc_server_config {
 	char *username, *password;	/* both or neither */
 };
 
+/*
+ * [leashd] and [supervisord] hold the same keys: leash's own and
+ * supervisord's, with supervisord's meaning.
+ */
 struct config {
 	char *file;		/* the main file, as given */
 	char *control_socket;	/* NULL: the default path */
@@ -116,6 +122,19 @@ struct config {
 	char *childlogdir;
 	int loglevel;
 	bool use_cgroups;	/* one cgroup per worker when possible */
+	char *pidfile;		/* NULL: none written */
+	char *logfile;		/* leashd's own log besides stderr; NULL: none */
+	uint64_t logfile_maxbytes;
+	long logfile_backups;
+	char *identifier;	/* supervisor.getIdentification */
+	int umask;		/* -1: inherited */
+	char *user;		/* run as this user once started; NULL: as is */
+	char *directory;	/* chdir here when going to the background */
+	char **environment;	/* "KEY=value" for every worker, or NULL */
+	long minfds, minprocs;	/* RLIMIT_NOFILE and RLIMIT_NPROC at least */
+	bool nodaemon;		/* supervisord's: stay in front */
+	bool silent;		/* no log lines on stderr */
+	bool strip_ansi;	/* ANSI escapes removed from log files */
 	struct program_config **programs;	/* sorted by priority, then name */
 	size_t nprograms;
 	struct socket_config **sockets;
@@ -136,6 +155,10 @@ struct config_diag {
  * either way; free it with config_diag_free.
  */
 struct config *config_load(const char *path, struct config_diag *diag);
+/* The same, with settings ("key=value", from leashd's command line) read
+ * as a last [supervisord] section. */
+struct config *config_load_settings(const char *path, char *const *settings,
+    struct config_diag *diag);
 void config_free(struct config *);
 void program_config_free(struct program_config *);
 void config_diag_free(struct config_diag *);

@@ -170,36 +170,6 @@ reply_data(struct control_client *c, const char *data, size_t len)
 
 /* JSON. */
 
-/* A JSON string of s; bytes that are not UTF-8 (a name or a worker's
- * STATUS= may hold any) become U+FFFD, so the document stays valid. */
-static void
-json_string(struct buf *b, const char *s)
-{
-	if (s == NULL) {
-		buf_puts(b, "null");
-		return;
-	}
-	buf_putc(b, '"');
-	for (; *s != '\0'; s++) {
-		unsigned char ch = *s;
-		if (ch == '"' || ch == '\\') {
-			buf_putc(b, '\\');
-			buf_putc(b, ch);
-		} else if (ch < 0x20)
-			buf_printf(b, "\\u%04x", ch);
-		else if (ch < 0x80)
-			buf_putc(b, ch);
-		else {
-			size_t n = utf8_len((const unsigned char *)s);
-			if (n == 0)
-				buf_puts(b, "\\ufffd");
-			else
-				buf_append(b, s, n), s += n - 1;
-		}
-	}
-	buf_putc(b, '"');
-}
-
 static void
 reply_json(struct control_client *c, struct buf *b)
 {
@@ -256,12 +226,12 @@ results_json(struct buf *b, const struct results *r, bool first)
 	buf_puts(b, first ? "\"results\":[" : ",\"results\":[");
 	for (size_t i = 0; i < r->n; i++) {
 		buf_puts(b, i ? ",{\"name\":" : "{\"name\":");
-		json_string(b, r->v[i].name);
+		buf_json_string(b, r->v[i].name);
 		buf_printf(b, ",\"ok\":%s,\"state\":", r->v[i].ok ? "true" :
 		    "false");
-		json_string(b, r->v[i].state);
+		buf_json_string(b, r->v[i].state);
 		buf_puts(b, ",\"message\":");
-		json_string(b, r->v[i].message);
+		buf_json_string(b, r->v[i].message);
 		buf_putc(b, '}');
 	}
 	buf_putc(b, ']');
@@ -298,7 +268,7 @@ reply_error(struct control_client *c, int code, const char *fmt, ...)
 	if (c->json) {
 		char *msg = xasprintf("ERROR (%s)", why);
 		buf_puts(&b, "{\"error\":");
-		json_string(&b, msg);
+		buf_json_string(&b, msg);
 		buf_putc(&b, '}');
 		reply_json(c, &b);
 		free(msg);
@@ -466,7 +436,7 @@ static void
 json_memory(struct buf *b, const struct worker_view *v)
 {
 	buf_puts(b, ",\"memory\":{\"source\":");
-	json_string(b, v->memory_source);
+	buf_json_string(b, v->memory_source);
 	buf_printf(b, ",\"limit\":%llu,\"max\":%llu",
 	    (unsigned long long)v->memory_limit,
 	    (unsigned long long)v->memory_max);
@@ -478,7 +448,7 @@ json_memory(struct buf *b, const struct worker_view *v)
 	buf_printf(b, ",\"current\":%llu,\"peak\":%llu,\"rate\":%.0f,\"trend\":",
 	    (unsigned long long)v->memory, (unsigned long long)v->memory_peak,
 	    v->memory_rate);
-	json_string(b, memory_trend_name(v->trend));
+	buf_json_string(b, memory_trend_name(v->trend));
 	if (v->eta >= 0)
 		buf_printf(b, ",\"eta\":%.1f}", v->eta);
 	else
@@ -495,7 +465,7 @@ status_json(struct control_client *c, struct match *m)
 
 	buf_printf(&b, "{\"protocol\":%d,\"leashd\":{\"pid\":%d,\"version\":",
 	    PROTOCOL_VERSION, (int)d->sv->self);
-	json_string(&b, PACKAGE_VERSION);
+	buf_json_string(&b, PACKAGE_VERSION);
 	buf_putc(&b, '}');
 	/* Names that match nothing. */
 	results_json(&b, &c->results, false);
@@ -506,15 +476,15 @@ status_json(struct control_client *c, struct match *m)
 		worker_view(w, &v);
 		describe(w, desc, sizeof(desc));
 		buf_puts(&b, i ? ",{\"name\":" : "{\"name\":");
-		json_string(&b, v.name);
+		buf_json_string(&b, v.name);
 		buf_puts(&b, ",\"group\":");
-		json_string(&b, v.group);
+		buf_json_string(&b, v.group);
 		buf_puts(&b, ",\"process\":");
-		json_string(&b, v.process);
+		buf_json_string(&b, v.process);
 		buf_puts(&b, ",\"state\":");
-		json_string(&b, worker_state_name(v.state));
+		buf_json_string(&b, worker_state_name(v.state));
 		buf_puts(&b, ",\"want\":");
-		json_string(&b, v.want_up ? "up" : "down");
+		buf_json_string(&b, v.want_up ? "up" : "down");
 		if (v.pid > 0)
 			buf_printf(&b, ",\"pid\":%d,\"start_time\":%.3f,"
 			    "\"uptime\":%.3f", (int)v.pid, v.start, v.uptime);
@@ -538,7 +508,7 @@ status_json(struct control_client *c, struct match *m)
 			buf_printf(&b, "%s\"%s\":%lu", r == REASON_EXIT ? "" : ",",
 			    restart_reason_name(r), v.restarts_by[r]);
 		buf_puts(&b, "},\"last_reason\":");
-		json_string(&b, v.last_reason == REASON_NONE ? NULL :
+		buf_json_string(&b, v.last_reason == REASON_NONE ? NULL :
 		    restart_reason_name(v.last_reason));
 		if (v.exit_code >= 0)
 			buf_printf(&b, ",\"exit_status\":%d,\"exit_signal\":null",
@@ -558,11 +528,11 @@ status_json(struct control_client *c, struct match *m)
 		else
 			buf_puts(&b, "null");
 		buf_puts(&b, ",\"spawn_error\":");
-		json_string(&b, v.spawn_error);
+		buf_json_string(&b, v.spawn_error);
 		buf_puts(&b, ",\"status_text\":");
-		json_string(&b, v.status_text);
+		buf_json_string(&b, v.status_text);
 		buf_puts(&b, ",\"description\":");
-		json_string(&b, desc);
+		buf_json_string(&b, desc);
 		buf_putc(&b, '}');
 	}
 	reply_json_array_end(c, &b);
@@ -912,7 +882,7 @@ cmd_pid(struct control_client *c, int argc, char **argv)
 	for (size_t i = 0; i < m.n; i++) {
 		if (c->json) {
 			buf_puts(&b, i ? ",{\"name\":" : "{\"name\":");
-			json_string(&b, m.w[i]->fullname);
+			buf_json_string(&b, m.w[i]->fullname);
 			if (worker_pid(m.w[i]) > 0)
 				buf_printf(&b, ",\"pid\":%d}", (int)worker_pid(m.w[i]));
 			else
@@ -998,11 +968,11 @@ cmd_tail(struct control_client *c, int argc, char **argv)
 		if (c->json) {
 			struct buf b = { 0 };
 			buf_puts(&b, "{\"name\":");
-			json_string(&b, w->fullname);
+			buf_json_string(&b, w->fullname);
 			buf_printf(&b, ",\"stream\":\"%s\",\"data\":", stream);
 			if (got > 0)
 				data[got] = '\0';
-			json_string(&b, got > 0 ? data : "");
+			buf_json_string(&b, got > 0 ? data : "");
 			buf_putc(&b, '}');
 			reply_json(c, &b);
 		} else if (got > 0)
@@ -1012,7 +982,7 @@ cmd_tail(struct control_client *c, int argc, char **argv)
 	} else if (c->json) {
 		struct buf b = { 0 };
 		buf_puts(&b, "{\"name\":");
-		json_string(&b, w->fullname);
+		buf_json_string(&b, w->fullname);
 		buf_printf(&b, ",\"stream\":\"%s\",\"data\":\"\"}", stream);
 		reply_json(c, &b);
 	}
@@ -1035,7 +1005,7 @@ diff_lines(struct control_client *c, struct strv *lines, int rc)
 		for (size_t i = 0; i < lines->n; i++) {
 			if (i)
 				buf_putc(&b, ',');
-			json_string(&b, lines->v[i]);
+			buf_json_string(&b, lines->v[i]);
 		}
 		reply_json_array_end(c, &b);
 	} else {
@@ -1089,7 +1059,7 @@ cmd_avail(struct control_client *c, int argc, char **argv)
 		bool gone = d->pool->v[i]->removing;
 		if (c->json) {
 			buf_puts(&b, i ? ",{\"name\":" : "{\"name\":");
-			json_string(&b, pc->name);
+			buf_json_string(&b, pc->name);
 			buf_printf(&b, ",\"in_use\":%s,\"autostart\":%s,"
 			    "\"priority\":%ld,\"numprocs\":%ld}",
 			    gone ? "false" : "true",
@@ -1150,11 +1120,11 @@ cmd_help(struct control_client *c, int argc, char **argv)
 	buf_puts(&b, "{\"commands\":[");
 	for (unsigned i = 0; i < PROTOCOL_NCOMMANDS; i++) {
 		buf_puts(&b, i ? ",{\"name\":" : "{\"name\":");
-		json_string(&b, protocol_commands[i].name);
+		buf_json_string(&b, protocol_commands[i].name);
 		buf_puts(&b, ",\"usage\":");
-		json_string(&b, protocol_commands[i].usage);
+		buf_json_string(&b, protocol_commands[i].usage);
 		buf_puts(&b, ",\"help\":");
-		json_string(&b, protocol_commands[i].help);
+		buf_json_string(&b, protocol_commands[i].help);
 		buf_putc(&b, '}');
 	}
 	reply_json_array_end(c, &b);

@@ -15,7 +15,9 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "confdump.h"
 #include "control.h"
+#include "daemon.h"
 #include "leashd.h"
 #include "log.h"
 #include "notify.h"
@@ -27,13 +29,15 @@
 #include "systemd.h"
 #include "util.h"
 
-#define DEFAULT_CONFIG "/etc/leash/leash.ini"
 #define EXIT_SWEEP_SECONDS 5.0
 
 struct leashd {
 	struct ev_loop *loop;
 	char *config_path;
+	char **settings;		/* from the command line */
 	struct config *cfg;
+	char *pidfile;			/* written at start, NULL: none */
+	struct logfile log;		/* leashd's own log file, if any */
 	struct config *pending;		/* re-read by reloadConfig, for
 					 * addProcessGroup ... */
 	struct strv pending_names;	/* ... and its programs' names: a
@@ -109,6 +113,31 @@ leashd_ensure_logdir(struct config *c)
 }
 
 static void
+log_write(void *arg, const char *line, size_t n)
+{
+	logfile_write(arg, line, n);
+}
+
+/* [supervisord] logfile (rotated like a worker's log) and silent. */
+static void
+leashd_log_open(struct leashd *d)
+{
+	logfile_init(&d->log, d->cfg->logfile, d->cfg->logfile_maxbytes,
+	    d->cfg->logfile_backups);
+	if (d->log.path != NULL)
+		log_tee(log_write, &d->log);
+	log_stderr(!d->cfg->silent);
+}
+
+static void
+leashd_log_close(struct leashd *d)
+{
+	log_tee(NULL, NULL);
+	logfile_close(&d->log);
+	logfile_free(&d->log);
+}
+
+static void
 leashd_forget_pending(struct leashd *d)
 {
 	config_free(d->pending);
@@ -151,7 +180,7 @@ leashd_reload(struct leashd *d, bool apply, struct strv *report)
 
 	log_info("leashd", "%s %s", apply ? "reloading" : "re-reading",
 	    d->config_path);
-	c = config_load(d->config_path, &diag);
+	c = config_load_settings(d->config_path, d->settings, &diag);
 	print_diag(&diag, true);
 	for (size_t i = 0; i < diag.nerrors; i++)
 		strv_push(report, xasprintf("ERROR: %s", diag.errors[i]));
@@ -261,7 +290,7 @@ leashd_reread(struct leashd *d, struct strv *added, struct strv *changed,
 	struct program *p;
 
 	log_info("leashd", "re-reading %s", d->config_path);
-	c = config_load(d->config_path, &diag);
+	c = config_load_settings(d->config_path, d->settings, &diag);
 	print_diag(&diag, true);
 	for (size_t i = 0; i < diag.nerrors; i++)
 		strv_push(errors, xstrdup(diag.errors[i]));
@@ -443,6 +472,7 @@ leashd_reconcile(struct ev_loop *loop, ev_prepare *w, int revents)
 	if (d->reopen_requested) {
 		d->reopen_requested = false;
 		log_info("leashd", "reopening log files");
+		logfile_reopen(&d->log);
 		for (size_t i = 0; i < d->pool.n; i++) {
 			p = d->pool.v[i];
 			for (size_t j = 0; j < p->nworkers; j++) {
@@ -604,16 +634,6 @@ ensure_stdio(void)
 }
 
 static void
-usage(FILE *f)
-{
-	fprintf(f,
-	    "usage: leashd [-c FILE] [-t] [-v]\n"
-	    "  -c FILE    configuration file (default " DEFAULT_CONFIG ")\n"
-	    "  -t         check the configuration and exit (0 ok, 78 bad)\n"
-	    "  -v         print the version and exit\n");
-}
-
-static void
 signal_watch(struct leashd *d, ev_signal *w, int sig)
 {
 	ev_signal_init(w, signal_cb, sig);
@@ -624,63 +644,50 @@ signal_watch(struct leashd *d, ev_signal *w, int sig)
 int
 leashd_main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "configuration", required_argument, NULL, 'c' },
-		{ "test", no_argument, NULL, 't' },
-		{ "version", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct daemon_args args;
 	struct leashd d = { 0 };
 	struct control_daemon dm;
 	struct config_diag diag;
 	char err[512], *sockpath, *notifypath;
-	bool test = false;
-	int ch;
+	int rc, ready;
 
-	d.config_path = DEFAULT_CONFIG;
-	while ((ch = getopt_long(argc, argv, "c:tvhn", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			d.config_path = optarg;
-			break;
-		case 't':
-			test = true;
-			break;
-		case 'v':
-			printf("leashd %s\n", PACKAGE_VERSION);
-			return 0;
-		case 'h':
-			usage(stdout);
-			return 0;
-		case 'n':
-			break;	/* supervisord's -n: leashd is always in front */
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (optind != argc) {
-		usage(stderr);
-		return 2;
-	}
-
+	if ((rc = daemon_args_parse(&args, argc, argv)) >= 0)
+		return rc;
+	d.config_path = args.config;
+	d.settings = args.settings.v;
 	ensure_stdio();
-	d.cfg = config_load(d.config_path, &diag);
-	print_diag(&diag, false);
+	d.cfg = config_load_settings(d.config_path, d.settings, &diag);
+	if (args.dump) {
+		char *json = config_dump(d.cfg, &diag);
+		fputs(json, stdout);
+		free(json);
+	} else
+		print_diag(&diag, false);
 	config_diag_free(&diag);
 	if (d.cfg == NULL) {
-		fprintf(stderr, "leashd: %s: configuration has errors, nothing "
-		    "started\n", d.config_path);
+		if (!args.dump)
+			fprintf(stderr, "leashd: %s: configuration has errors, "
+			    "nothing started\n", d.config_path);
+		daemon_args_free(&args);
 		return CONFIG_EX_CONFIG;
 	}
-	if (test) {
-		printf("leashd: %s: configuration ok (%zu programs)\n",
-		    d.config_path, d.cfg->nprograms);
+	if (args.test || args.dump) {
+		if (args.test)
+			printf("leashd: %s: configuration ok (%zu programs)\n",
+			    d.config_path, d.cfg->nprograms);
 		config_free(d.cfg);
+		daemon_args_free(&args);
 		return 0;
 	}
 	log_setlevel(d.cfg->loglevel);
+	if (daemon_setup(d.cfg, args.supervisord, &ready, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "leashd: error: %s\n", err);
+		config_free(d.cfg);
+		daemon_args_free(&args);
+		return 1;
+	}
+	leashd_log_open(&d);
 
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
 		log_warn("leashd", "cannot become a child subreaper; orphans of "
@@ -744,6 +751,9 @@ leashd_main(int argc, char **argv)
 	leashd_ensure_logdir(d.cfg);
 	log_info("leashd", "leashd %s started (pid %d, %s, %zu programs)",
 	    PACKAGE_VERSION, (int)d.sv.self, d.config_path, d.cfg->nprograms);
+	if (d.cfg->pidfile != NULL && daemon_pidfile_write(d.cfg->pidfile) == 0)
+		d.pidfile = xstrdup(d.cfg->pidfile);
+	daemon_ready(&ready);
 	for (size_t i = 0; i < d.cfg->nprograms; i++) {
 		pool_add(&d.pool, program_new(&d.sv, d.cfg->programs[i]));
 		d.cfg->programs[i] = NULL;
@@ -765,13 +775,22 @@ leashd_main(int argc, char **argv)
 	config_free(d.cfg);
 	leashd_forget_pending(&d);
 	ev_loop_destroy(d.loop);
+	daemon_pidfile_remove(d.pidfile);
+	free(d.pidfile);
 	if (d.restart) {
 		/* Every descriptor is close-on-exec: the new image binds
-		 * its sockets afresh. */
+		 * its sockets afresh, in front (it is in the background
+		 * already). */
+		char **again = xcalloc(argc + 2, sizeof(*again));
+		memcpy(again, argv, argc * sizeof(*again));
+		again[argc] = args.supervisord ? "--nodaemon" : NULL;
 		log_info("leashd", "executing %s again", argv[0]);
-		execv("/proc/self/exe", argv);
+		leashd_log_close(&d);
+		execv("/proc/self/exe", again);
 		log_warn("leashd", "cannot execute leashd again");
 		return 1;
 	}
+	leashd_log_close(&d);
+	daemon_args_free(&args);
 	return 0;
 }

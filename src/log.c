@@ -1,5 +1,6 @@
 /* Logging to stderr with a timestamp, a level and a subsystem tag. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,9 @@
 #include "log.h"
 
 static enum log_level current = LOG_LEVEL_INFO;
+static bool to_stderr = true;
+static void (*tee)(void *, const char *, size_t);
+static void *tee_arg;
 
 static const struct {
 	const char *name;
@@ -29,6 +33,19 @@ void
 log_setlevel(enum log_level l)
 {
 	current = l;
+}
+
+void
+log_stderr(bool on)
+{
+	to_stderr = on;
+}
+
+void
+log_tee(void (*fn)(void *, const char *, size_t), void *arg)
+{
+	tee = fn;
+	tee_arg = arg;
 }
 
 int
@@ -79,8 +96,17 @@ vlog(enum log_level l, const char *sub, int errnum, const char *fmt, va_list ap)
 	if ((size_t)n >= sizeof(line) - 1)
 		n = sizeof(line) - 2;
 	line[n++] = '\n';
-	fwrite(line, 1, n, stderr);
-	fflush(stderr);
+	if (to_stderr) {
+		fwrite(line, 1, n, stderr);
+		fflush(stderr);
+	}
+	if (tee != NULL) {
+		/* The log file's own complaints go to stderr only. */
+		void (*fn)(void *, const char *, size_t) = tee;
+		tee = NULL;
+		fn(tee_arg, line, n);
+		tee = fn;
+	}
 }
 
 #define LOGFN(fn, level, witherr)					\

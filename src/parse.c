@@ -22,7 +22,8 @@ skip_space(const char *s)
 	return s;
 }
 
-/* A non-negative decimal number with an optional fraction, then a unit. */
+/* A non-negative decimal number with an optional fraction, then a unit
+ * ("50MB", or "50 MB" as supervisord reads it too). */
 static int
 number_unit(const char *s, double *num, const char **unit)
 {
@@ -35,7 +36,7 @@ number_unit(const char *s, double *num, const char **unit)
 	*num = strtod(s, &end);
 	if (errno != 0 || end == s || !isfinite(*num) || *num < 0)
 		return -1;
-	*unit = end;
+	*unit = skip_space(end);
 	return 0;
 }
 

@@ -277,3 +277,33 @@ utf8_len(const unsigned char *s)
 		return 0;
 	return n;
 }
+
+/* A JSON string of s; bytes that are not UTF-8 (a name or a worker's
+ * STATUS= may hold any) become U+FFFD, so the document stays valid. */
+void
+buf_json_string(struct buf *b, const char *s)
+{
+	if (s == NULL) {
+		buf_puts(b, "null");
+		return;
+	}
+	buf_putc(b, '"');
+	for (; *s != '\0'; s++) {
+		unsigned char ch = *s;
+		if (ch == '"' || ch == '\\') {
+			buf_putc(b, '\\');
+			buf_putc(b, ch);
+		} else if (ch < 0x20)
+			buf_printf(b, "\\u%04x", ch);
+		else if (ch < 0x80)
+			buf_putc(b, ch);
+		else {
+			size_t n = utf8_len((const unsigned char *)s);
+			if (n == 0)
+				buf_puts(b, "\\ufffd");
+			else
+				buf_append(b, s, n), s += n - 1;
+		}
+	}
+	buf_putc(b, '"');
+}

@@ -54,6 +54,10 @@ void buf_reset(struct buf *);
 /* Drops the first n bytes. */
 void buf_consume(struct buf *, size_t);
 
+/* s as a JSON string ("null" for NULL); bytes that are not UTF-8 become
+ * U+FFFD. */
+void buf_json_string(struct buf *, const char *s);
+
 /* The length of the valid UTF-8 sequence at s, or 0 (a stray
  * continuation byte, a truncated or overlong sequence, a surrogate). */
 size_t utf8_len(const unsigned char *s);

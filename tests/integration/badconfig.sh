@@ -178,6 +178,6 @@ program:d|stdout_logfile_maxbytes|stdout_logfile_maxbytes = lots|
 program:e|exitcodes|exitcodes = 0,300|
 program:f|numprocs|numprocs = 0|
 program:g|process_name|numprocs = 2|process_name = %(program_name)s_x
-program:h|startsecs|startsecs = 1|startsecs = 2
+program:h|startsecs|startsecs = 1|startsecs = banana
 program:i|environment|environment = =oops|
 EOF

@@ -765,9 +765,9 @@ test_include(void)
 		ok(c == NULL && before > 0 && before <= 100,
 		    "ten files including each other: %zu errors (each file read "
 		    "once)", before);
-		check(has_error(&d, tpath("ring/f1.ini"), 2,
-		    "was already read"), &d,
-		    "a second include of a file says it was already read");
+		check(has_error(&d, tpath("ring/f0.ini"), 2,
+		    "include loop"), &d,
+		    "a file that includes itself is an include loop");
 		config_free(c);
 		config_diag_free(&d);
 	}
@@ -902,11 +902,6 @@ test_bad_values(void)
 	    "command = /bin/true\n"
 	    "umask = 8\n",
 	    3, "[program:x] umask: ", "octal");
-	expect_bad("syslog logfile", "syslog.ini",
-	    "[program:x]\n"
-	    "command = /bin/true\n"
-	    "stdout_logfile = syslog\n",
-	    3, "[program:x] stdout_logfile: ", "not supported");
 	expect_bad("missing command", "nocommand.ini",
 	    "[leashd]\n"
 	    "\n"
@@ -1039,40 +1034,36 @@ test_bad_values(void)
 	    "command = /bin/true\n"
 	    "this line has no equals sign\n",
 	    3, "", "syntax error");
-	expect_bad("duplicate key", "dupkey.ini",
-	    "[program:x]\n"
-	    "command = /bin/true\n"
-	    "priority = 1\n"
-	    "command = /bin/false\n",
-	    4, "[program:x] command: ", "duplicate key (first set at line 2)");
-	expect_bad("duplicate program", "dupprog.ini",
-	    "[program:x]\n"
-	    "command = /bin/true\n"
-	    "[program:y]\n"
-	    "command = /bin/true\n"
-	    "[program:x]\n"
-	    "command = /bin/false\n",
-	    5, "[program:x]", "duplicate program");
 	{
-		struct config_diag d;
-		struct config *c = load("dupprog.ini",
-		    "[program:x]\n"
-		    "command = /bin/true\n"
-		    "[program:x]\n"
-		    "command = /bin/false\n", &d);
-		char where[PATH_MAX + 16];
-
-		snprintf(where, sizeof(where), "%s:1", tpath("dupprog.ini"));
-		check(c == NULL && has_error(&d, tpath("dupprog.ini"), 3,
-		    "duplicate program", where), &d,
-		    "duplicate program names where the first one is");
-		config_free(c);
-		config_diag_free(&d);
-	}
-	{
+		/* supervisord's parser: a key set again keeps the last value,
+		 * a section named again is merged, across includes too. */
 		struct config_diag d;
 		struct config *c;
-		char where[PATH_MAX + 16];
+		const struct program_config *p;
+
+		c = load("dupkey.ini",
+		    "[program:x]\n"			/* 1 */
+		    "command = /bin/true\n"		/* 2 */
+		    "priority = 1\n"			/* 3 */
+		    "command = /bin/false\n"		/* 4 */
+		    "[program:y]\n"			/* 5 */
+		    "command = /bin/true\n"		/* 6 */
+		    "[program:x]\n"			/* 7 */
+		    "priority = 2\n", &d);		/* 8 */
+		p = c ? config_find_program(c, "x") : NULL;
+		check(p != NULL && strcmp(p->procs[0].argv[0], "/bin/false") == 0
+		    && p->priority == 2, &d, "a key set twice keeps the last "
+		    "value, a section named twice is merged");
+		check(has_warning(&d, tpath("dupkey.ini"), 4, "[program:x] "
+		    "command: ", "set again (first at line 2)"), &d,
+		    "the key set again: a warning at its line");
+		check(has_warning(&d, tpath("dupkey.ini"), 7, "[program:x]",
+		    "appears again (first at"), &d,
+		    "the section named again: a warning at its header");
+		ok(c != NULL && c->nprograms == 2, "two programs (%zu)",
+		    c ? c->nprograms : 0);
+		config_free(c);
+		config_diag_free(&d);
 
 		write_file("dupinc/conf.d/x.ini",
 		    "; the same name again\n"
@@ -1083,25 +1074,20 @@ test_bad_values(void)
 		    "include = conf.d/*.ini\n"
 		    "[program:x]\n"
 		    "command = /bin/true\n", &d);
-		snprintf(where, sizeof(where), "%s:3",
-		    tpath("dupinc/main.ini"));
-		check(c == NULL && has_error(&d, tpath("dupinc/conf.d/x.ini"), 2,
-		    "[program:x]", "duplicate program", where), &d,
-		    "duplicate program across an include");
+		p = c ? config_find_program(c, "x") : NULL;
+		check(p != NULL && strcmp(p->procs[0].argv[0], "/bin/false") == 0,
+		    &d, "a program named again in an included file: the "
+		    "included value wins");
 		config_free(c);
 		config_diag_free(&d);
-	}
-	{
-		struct config_diag d;
-		struct config *c;
 
 		c = load("dupleashd.ini",
 		    "[leashd]\n"
 		    "loglevel = info\n"
 		    "[leashd]\n"
 		    "loglevel = debug\n", &d);
-		check(c == NULL && has_error(&d, tpath("dupleashd.ini"), 3,
-		    "[leashd]", "duplicate"), &d, "duplicate [leashd] section");
+		check(c != NULL && c->loglevel == LOG_LEVEL_DEBUG, &d,
+		    "[leashd] twice: merged, the last loglevel wins");
 		config_free(c);
 		config_diag_free(&d);
 	}
@@ -1323,13 +1309,13 @@ test_warnings(void)
 	    &d, "unknown program key: warning at its line");
 	check(has_warning(&d, path, 2, "[leashd] frobnicate: ", "unknown key"),
 	    &d, "unknown [leashd] key: warning at its line");
-	check(has_warning(&d, path, 7, "[supervisord]", "not used"), &d,
-	    "unknown section: warning at its header");
+	ok(!has_warning(&d, path, 7, "[supervisord]", ""),
+	    "[supervisord] is read (its logfile key too)");
 	check(has_warning(&d, path, 9, "[eventlistener:foo]", "not used"), &d,
 	    "an empty unknown section: warning at its header");
 	check(has_warning(&d, path, 10, "[frobnicator]", "not used"), &d,
 	    "an empty last section: warning at its header");
-	ok(d.nwarnings == 5, "five warnings (%zu)", d.nwarnings);
+	ok(d.nwarnings == 4, "four warnings (%zu)", d.nwarnings);
 	config_free(c);
 	config_diag_free(&d);
 }
@@ -1399,8 +1385,11 @@ test_rpc_servers(void)
 	    "password = {SHA}82ab876d1387bfafe46cc1c8a2ef074eae50cb1d\n", /* 8 */
 	    &d);
 	path = tpath("rpc3.ini");
-	check(c == NULL && has_error(&d, path, 1, "[unix_http_server] file",
-	    "missing"), &d, "no file: an error at the section");
+	check(c == NULL && !has_error(&d, path, 1, "[unix_http_server] file",
+	    "missing") && has_error(&d, path, 1, "[unix_http_server]",
+	    "username and password go together"), &d, "[unix_http_server] "
+	    "named twice is one section: its file is found, its password "
+	    "has no username");
 	check(has_error(&d, path, 3, "[inet_http_server]", "username and "
 	    "password go together"), &d, "a username without a password: an "
 	    "error");
@@ -1409,6 +1398,137 @@ test_rpc_servers(void)
 	    "that says so");
 	config_free(c);
 	config_diag_free(&d);
+}
+
+/* --- supervisord's files, as supervisord reads them ------------------------ */
+
+static void
+test_supervisord_semantics(void)
+{
+	struct config_diag d;
+	struct config *c;
+	const struct program_config *a, *b, *x;
+
+	setenv("LEASH_TEST_WORKERS", "3", 1);
+	write_file("sv/conf.d/extra.conf",
+	    "[program:extra]\n"
+	    "command = /bin/echo %(here)s\n");
+	c = load("sv/supervisord.conf",
+	    "[supervisord]\n"					/* 1 */
+	    "nodaemon = true   ; in front, for docker\n"		/* 2 */
+	    "pidfile = @T@/sv/supervisord.pid\n"		/* 3 */
+	    "logfile = @T@/sv/supervisord.log\n"		/* 4 */
+	    "logfile_maxbytes = 5 MB\n"				/* 5 */
+	    "identifier = box\n"				/* 6 */
+	    "umask = 027\n"					/* 7 */
+	    "environment = APP=\"/srv/app\",TIER=web\n"		/* 8 */
+	    "childlogdir = @T@/sv\n"				/* 9 */
+	    "[include]\n"					/* 10 */
+	    "files = %(here)s/conf.d/*.conf\n"			/* 11 */
+	    "[group:web]\n"					/* 12 */
+	    "programs = a,b\n"					/* 13 */
+	    "priority = 5\n"					/* 14 */
+	    "[program:a]\n"					/* 15 */
+	    "command = /bin/echo %(group_name)s %(ENV_TIER)s # note\n" /* 16 */
+	    "numprocs = %(ENV_LEASH_TEST_WORKERS)s\n"		/* 17 */
+	    "process_name = %(program_name)s_%(process_num)d_of_%(numprocs)d\n"
+	    "stdout_logfile = off\n"				/* 19 */
+	    "stderr_logfile = syslog\n"				/* 20 */
+	    "stdout_logfile_maxbytes = 50 MB\n"			/* 21 */
+	    "[program:b]\n"					/* 22 */
+	    "command = /bin/echo %(ENV_OWN)s\n"			/* 23 */
+	    "environment = OWN=mine\n"				/* 24 */
+	    "stopasgroup = false\n"				/* 25 */
+	    "priority = 1\n"					/* 26 */
+	    "[program:x]\n"					/* 27 */
+	    "command = /bin/true\n"				/* 28 */
+	    "priority = 1\n", &d);				/* 29 */
+	a = prog(c, "a");
+	b = prog(c, "b");
+	x = prog(c, "x");
+	check(c != NULL && a != NULL && b != NULL && x != NULL &&
+	    prog(c, "extra") != NULL, &d, "a supervisord file loads");
+	if (a == NULL || b == NULL || x == NULL)
+		goto out;
+	ok(c->nodaemon && c->pidfile && strstr(c->pidfile, "supervisord.pid") &&
+	    c->logfile && strstr(c->logfile, "supervisord.log") &&
+	    c->logfile_maxbytes == 5u << 20 && strcmp(c->identifier, "box") == 0 &&
+	    c->umask == 027, "[supervisord]: nodaemon, pidfile, logfile, "
+	    "logfile_maxbytes \"5 MB\", identifier, umask");
+	ok(c->environment != NULL && strv_equal(c->environment,
+	    (char *[]){ "APP=/srv/app", "TIER=web", NULL }),
+	    "[supervisord] environment: %s", joinv(c->environment));
+	ok(strcmp(a->group, "web") == 0 && strcmp(b->group, "web") == 0 &&
+	    strcmp(x->group, "x") == 0 && a->group_priority == 5 &&
+	    x->group_priority == 1, "[group:web]: a and b in it, with its "
+	    "priority; x is its own group");
+	ok(c->programs[0] == x && c->programs[1] == b && c->programs[2] == a,
+	    "order: groups by priority, then a group's programs by theirs");
+	ok(a->numprocs == 3 && strcmp(a->procs[2].name, "a_2_of_3") == 0,
+	    "numprocs from %%(ENV_X)s, %%(numprocs)d in process_name (%ld, %s)",
+	    a->numprocs, a->procs[a->numprocs - 1].name);
+	ok(strv_equal(a->procs[0].argv, (char *[]){ "/bin/echo", "web", "web",
+	    NULL }), "%%(group_name)s, [supervisord]'s %%(ENV_TIER)s, an inline "
+	    "# comment cut: %s", joinv(a->procs[0].argv));
+	ok(a->procs[0].out.path == NULL && a->procs[0].err.journal &&
+	    a->stdout_logfile_maxbytes == 50u << 20, "stdout_logfile = off, "
+	    "stderr_logfile = syslog (the journal), \"50 MB\"");
+	ok(strv_equal(b->procs[0].argv, (char *[]){ "/bin/echo", "mine", NULL }),
+	    "%%(ENV_X)s sees the program's own environment: %s",
+	    joinv(b->procs[0].argv));
+	ok(!b->stopasgroup && !b->killasgroup, "killasgroup follows "
+	    "stopasgroup = false when not set, as supervisord's does");
+	ok(strv_equal(prog(c, "extra")->procs[0].argv, (char *[]){ "/bin/echo",
+	    (char *)tpath("sv/conf.d"), NULL }), "[include] files = %%(here)s/"
+	    "...; %%(here)s in the included file is its own directory: %s",
+	    joinv(prog(c, "extra")->procs[0].argv));
+out:
+	config_free(c);
+	config_diag_free(&d);
+
+	c = load("sv/bad.conf",
+	    "[group:g]\n"				/* 1 */
+	    "programs = p,nosuch\n"			/* 2 */
+	    "[program:p]\n"				/* 3 */
+	    "command = /bin/true\n"			/* 4 */
+	    "stopasgroup = true\n"			/* 5 */
+	    "killasgroup = false\n"			/* 6 */
+	    "[program:q]\n"				/* 7 */
+	    "command = /bin/true\n"			/* 8 */
+	    "numprocs = %(ENV_LEASH_TEST_UNSET_X)s\n", &d); /* 9 */
+	check(c == NULL && has_error(&d, tpath("sv/bad.conf"), 0, "[group:g] "
+	    "programs: no [program:nosuch]"), &d, "a group naming a missing "
+	    "program is refused");
+	check(has_error(&d, tpath("sv/bad.conf"), 6, "[program:p] killasgroup",
+	    "stopasgroup"), &d, "stopasgroup = true, killasgroup = false is "
+	    "refused, as supervisord does");
+	check(has_error(&d, tpath("sv/bad.conf"), 9, "[program:q] numprocs",
+	    "ENV_LEASH_TEST_UNSET_X"), &d, "an unset %%(ENV_X)s in numprocs: "
+	    "an error at its line naming it");
+	config_free(c);
+	config_diag_free(&d);
+
+	{
+		char *settings[] = { "nodaemon=true", "identifier=cli",
+		    "loglevel=debug", NULL };
+		struct config_diag d2;
+		const char *path = write_file("sv/cli.conf", "[supervisord]\n"
+		    "identifier = file\nloglevel = warn\n");
+
+		c = config_load_settings(path, settings, &d2);
+		check(c != NULL && c->nodaemon && strcmp(c->identifier, "cli") == 0
+		    && c->loglevel == LOG_LEVEL_DEBUG, &d2, "command-line settings "
+		    "override the file's [supervisord]");
+		config_free(c);
+		config_diag_free(&d2);
+		settings[1] = "minfds=lots";
+		c = config_load_settings(path, settings, &d2);
+		check(c == NULL && has_error(&d2, "command line", 0,
+		    "[supervisord] minfds", "lots"), &d2, "a bad command-line "
+		    "setting is an error naming it");
+		config_free(c);
+		config_diag_free(&d2);
+	}
 }
 
 /* One key's changed value, for program_config_equal. */
@@ -1428,7 +1548,6 @@ static const struct {
 	{ "stopsignal", "INT" },
 	{ "stopwaitsecs", "11" },
 	{ "stopasgroup", "false" },
-	{ "killasgroup", "false" },
 	{ "user", "root" },
 	{ "directory", "/tmp" },
 	{ "umask", "022" },
@@ -1615,6 +1734,7 @@ main(void)
 	test_equal();
 	test_exitcode_expected();
 	test_include_loop();
+	test_supervisord_semantics();
 	testdir_remove();
 	return tap_done();
 }
