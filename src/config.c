@@ -875,6 +875,28 @@ duplicate_name(const struct program_config *p)
 	return dup;
 }
 
+/* [supervisord] environment= under a process's own, as supervisord
+ * merges them. */
+static void
+env_merge(char ***env, char *const *global)
+{
+	struct strv v = { 0 };
+
+	if (global == NULL)
+		return;
+	for (char *const *g = global; *g != NULL; g++) {
+		char *key = xstrdup(*g);
+		*strchr(key, '=') = '\0';
+		if (env_get(*env, key) == NULL)
+			strv_push(&v, xstrdup(*g));
+		free(key);
+	}
+	for (char **e = *env; e != NULL && *e != NULL; e++)
+		strv_push(&v, xstrdup(*e));
+	strv_free_array(*env);
+	*env = v.v ? v.v : xcalloc(1, sizeof(char *));
+}
+
 static int
 program_expand(struct config_diag *d, struct section *s,
     struct program_config *p, const struct config *c)
@@ -907,8 +929,9 @@ program_expand(struct config_diag *d, struct section *s,
 				errors++;
 			}
 			free(env);
-			x.env = pc->env;
 		}
+		env_merge(&pc->env, c->environment);
+		x.env = pc->env;
 		if ((pc->name = expand_or_error(d, s, "process_name",
 		    p->process_name, &x)) == NULL) {
 			errors++;
@@ -934,6 +957,7 @@ program_expand(struct config_diag *d, struct section *s,
 		if (p->directory != NULL && (pc->directory = expand_or_error(d,
 		    s, "directory", p->directory, &x)) == NULL)
 			errors++;
+		pc->out.strip_ansi = pc->err.strip_ansi = c->strip_ansi;
 		pc->out.maxbytes = p->stdout_logfile_maxbytes;
 		pc->out.backups = p->stdout_logfile_backups;
 		pc->err.maxbytes = p->stderr_logfile_maxbytes;
@@ -1740,7 +1764,8 @@ static bool
 program_config_compare(const struct program_config *a,
     const struct program_config *b, bool with_live)
 {
-	if (strcmp(a->name, b->name) != 0)
+	if (strcmp(a->name, b->name) != 0 || strcmp(a->group, b->group) != 0 ||
+	    (with_live && a->group_priority != b->group_priority))
 		return false;
 	for (size_t i = 0; i < nitems(program_keys); i++)
 		if ((with_live || !program_keys[i].live) &&

@@ -35,6 +35,7 @@ struct logfile_config {
 	bool journal;		/* to the journal; path is the fallback */
 	uint64_t maxbytes;	/* rotate when the file would grow past this; 0: never */
 	long backups;		/* rotated files kept: path.1 ... path.N */
+	bool strip_ansi;	/* [supervisord] strip_ansi */
 };
 
 /* One process of a program, with every %(...) expanded. */

@@ -304,8 +304,8 @@ match_name(const struct control_daemon *d, const char *name, struct match *m)
 	for (size_t i = 0; i < d->pool->n; i++) {
 		struct program *p = d->pool->v[i];
 		size_t glen = colon ? (size_t)(colon - name) : 0;
-		bool group = colon != NULL && strlen(p->cfg->name) == glen &&
-		    strncmp(p->cfg->name, name, glen) == 0;
+		bool group = colon != NULL && strlen(p->cfg->group) == glen &&
+		    strncmp(p->cfg->group, name, glen) == 0;
 
 		if (p->removing)
 			continue;
@@ -315,6 +315,7 @@ match_name(const struct control_daemon *d, const char *name, struct match *m)
 			    (group && (strcmp(colon + 1, "*") == 0 ||
 			    strcmp(colon + 1, w->spec.pc->name) == 0)) ||
 			    (colon == NULL && (strcmp(name, p->cfg->name) == 0 ||
+			    strcmp(name, p->cfg->group) == 0 ||
 			    strcmp(name, w->spec.pc->name) == 0)))
 				match_add(m, w);
 		}

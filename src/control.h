@@ -39,6 +39,8 @@ struct control_daemon {
 	 * execute leashd again, supervisord's restart). */
 	void (*shutdown)(void *arg, bool restart);
 	bool (*shutting_down)(void *arg);
+	/* [supervisord] identifier, as the file last applied has it. */
+	const char *(*identifier)(void *arg);
 	void *arg;
 };
 

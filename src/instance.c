@@ -351,7 +351,7 @@ instance_env(struct instance *in, const struct passwd *pw)
 	}
 	strv_push(&v, xstrdup("SUPERVISOR_ENABLED=1"));
 	strv_push(&v, xasprintf("SUPERVISOR_PROCESS_NAME=%s", pc->name));
-	strv_push(&v, xasprintf("SUPERVISOR_GROUP_NAME=%s", cfg->name));
+	strv_push(&v, xasprintf("SUPERVISOR_GROUP_NAME=%s", cfg->group));
 	strv_push(&v, xasprintf("LEASH_PROGRAM_NAME=%s", cfg->name));
 	strv_push(&v, xasprintf("LEASH_PROCESS_NAME=%s", pc->name));
 	strv_push(&v, xasprintf("LEASH_PROCESS_NUM=%ld", pc->num));

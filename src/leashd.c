@@ -299,77 +299,110 @@ leashd_reread(struct leashd *d, struct strv *added, struct strv *changed,
 		return -1;
 	leashd_forget_pending(d);
 	d->pending = c;
+	/* supervisord reports groups: a [group:x] once, by its name. */
 	for (size_t i = 0; i < c->nprograms; i++) {
-		strv_push(&d->pending_names, xstrdup(c->programs[i]->name));
-		p = pool_find(&d->pool, c->programs[i]->name);
+		const struct program_config *pc = c->programs[i];
+		strv_push(&d->pending_names, xstrdup(pc->name));
+		p = pool_find(&d->pool, pc->name);
 		if (p == NULL || p->removing)
-			strv_push(added, xstrdup(c->programs[i]->name));
+			strv_push_unique(added, pc->group);
 		else if (!program_config_equal(p->next_cfg ? p->next_cfg : p->cfg,
-		    c->programs[i]))
-			strv_push(changed, xstrdup(c->programs[i]->name));
+		    pc))
+			strv_push_unique(changed, pc->group);
 	}
 	for (size_t i = 0; i < d->pool.n; i++) {
 		p = d->pool.v[i];
 		if (!p->removing && config_find_program(c, p->cfg->name) == NULL)
-			strv_push(removed, xstrdup(p->cfg->name));
+			strv_push_unique(removed, p->cfg->group);
 	}
 	return 0;
 }
 
+/* The pool's programs of group name, not being removed. */
+static size_t
+pool_group(struct pool *pool, const char *name, struct program **first)
+{
+	size_t n = 0;
+
+	*first = NULL;
+	for (size_t i = 0; i < pool->n; i++) {
+		struct program *p = pool->v[i];
+		if (!p->removing && strcmp(p->cfg->group, name) == 0) {
+			if (n++ == 0)
+				*first = p;
+		}
+	}
+	return n;
+}
+
+/* Starts every program of group name ([group:x], or a program's own) of
+ * the re-read file. */
 static int
 leashd_add_group(struct leashd *d, const char *name)
 {
 	struct program_config *pc;
-	struct program *p = pool_find(&d->pool, name);
+	struct program *p;
+	int added = 0;
 
-	if (p != NULL && !p->removing)
+	if (pool_group(&d->pool, name, &p) > 0)
 		return 1;
-	if (p != NULL || d->pending == NULL ||
-	    (pc = (struct program_config *)config_find_program(d->pending,
-	    name)) == NULL)
+	for (size_t i = 0; d->pending != NULL && i < d->pending->nprograms; i++) {
+		if ((pc = d->pending->programs[i]) == NULL ||
+		    strcmp(pc->group, name) != 0)
+			continue;
+		if (pool_find(&d->pool, pc->name) != NULL)
+			return -1;	/* a removing program of that name */
+		d->pending->programs[i] = NULL;
+		p = program_new(&d->sv, pc);
+		pool_add(&d->pool, p);
+		added++;
+		if (pc->autostart)
+			program_start(p);
+	}
+	if (added == 0)
 		return -1;
-	for (size_t i = 0; i < d->pending->nprograms; i++)
-		if (d->pending->programs[i] == pc)
-			d->pending->programs[i] = NULL;
-	p = program_new(&d->sv, pc);
-	pool_add(&d->pool, p);
 	log_info("leashd", "%s: added process group", name);
-	if (pc->autostart)
-		program_start(p);
 	supervisor_changed(&d->sv);
 	return 0;
 }
 
 /*
- * A stopped program leaves the pool at once, so that addProcessGroup can
- * follow in the next call.  Its config goes back to the re-read file when
- * it came from there (supervisord keeps its configs apart from its
- * groups: a removed group can be added again).
+ * A stopped group's programs leave the pool at once, so that
+ * addProcessGroup can follow in the next call.  Their configs go back to
+ * the re-read file when they came from there (supervisord keeps its
+ * configs apart from its groups: a removed group can be added again).
  */
 static int
 leashd_remove_group(struct leashd *d, const char *name)
 {
 	struct program *p;
-	size_t i;
 
-	for (i = 0; i < d->pool.n; i++)
-		if (strcmp(d->pool.v[i]->cfg->name, name) == 0)
-			break;
-	if (i == d->pool.n || (p = d->pool.v[i])->removing)
+	if (pool_group(&d->pool, name, &p) == 0)
 		return -1;
-	if (!program_is_down(p))
-		return 1;
-	for (size_t j = 0; d->pending != NULL && j < d->pending_names.n; j++) {
-		if (d->pending->programs[j] == NULL &&
-		    strcmp(d->pending_names.v[j], name) == 0) {
-			d->pending->programs[j] = p->cfg;
-			p->cfg = NULL;
-		}
+	for (size_t i = 0; i < d->pool.n; i++) {
+		p = d->pool.v[i];
+		if (!p->removing && strcmp(p->cfg->group, name) == 0 &&
+		    !program_is_down(p))
+			return 1;
 	}
-	program_config_free(p->cfg);
-	program_config_free(p->next_cfg);
-	program_free(p);
-	pool_remove(&d->pool, i);
+	for (size_t i = d->pool.n; i-- > 0;) {
+		p = d->pool.v[i];
+		if (p->removing || strcmp(p->cfg->group, name) != 0)
+			continue;
+		for (size_t j = 0; d->pending != NULL && j < d->pending_names.n;
+		    j++) {
+			if (d->pending->programs[j] == NULL &&
+			    strcmp(d->pending_names.v[j], p->cfg->name) == 0) {
+				d->pending->programs[j] = p->cfg;
+				p->cfg = NULL;
+				break;
+			}
+		}
+		program_config_free(p->cfg);
+		program_config_free(p->next_cfg);
+		program_free(p);
+		pool_remove(&d->pool, i);
+	}
 	log_info("leashd", "%s: removed process group", name);
 	supervisor_changed(&d->sv);
 	return 0;
@@ -591,6 +624,12 @@ leashd_remove_group_cb(void *arg, const char *name)
 	return leashd_remove_group(arg, name);
 }
 
+static const char *
+leashd_identifier_cb(void *arg)
+{
+	return ((struct leashd *)arg)->cfg->identifier;
+}
+
 static const struct program_config **
 leashd_configured_cb(void *arg, size_t *n)
 {
@@ -718,6 +757,7 @@ leashd_main(int argc, char **argv)
 	dm.add_group = leashd_add_group_cb;
 	dm.remove_group = leashd_remove_group_cb;
 	dm.configured = leashd_configured_cb;
+	dm.identifier = leashd_identifier_cb;
 	dm.arg = &d;
 	d.control = control_listen(&dm, sockpath, d.cfg->control_group, err,
 	    sizeof(err));

@@ -45,7 +45,8 @@ logfile_open(struct logfile *lf)
 		log_warn("output", "cannot open log file %s", lf->path);
 		return -1;
 	}
-	lf->size = fstat(lf->fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+	lf->regular = fstat(lf->fd, &st) == 0 && S_ISREG(st.st_mode);
+	lf->size = lf->regular ? (uint64_t)st.st_size : 0;
 	return 0;
 }
 
@@ -98,11 +99,12 @@ logfile_write(struct logfile *lf, const char *buf, size_t n)
 
 		/* Keep writes whole where they fit; split only what is
 		 * larger than a whole file. */
-		if (lf->maxbytes > 0 && lf->size > 0 && lf->size + n > lf->maxbytes)
+		if (lf->maxbytes > 0 && lf->regular && lf->size > 0 &&
+		    lf->size + n > lf->maxbytes)
 			logfile_rotate(lf);
 		if (lf->fd < 0)
 			return;
-		if (lf->maxbytes > 0 && lf->size + chunk > lf->maxbytes)
+		if (lf->maxbytes > 0 && lf->regular && lf->size + chunk > lf->maxbytes)
 			chunk = lf->maxbytes > lf->size ? lf->maxbytes - lf->size : 1;
 		w = write(lf->fd, buf, chunk);
 		if (w < 0 && errno == EINTR)
@@ -136,6 +138,8 @@ logfile_init(struct logfile *lf, const char *path, uint64_t maxbytes,
 	lf->size = 0;
 	lf->maxbytes = maxbytes;
 	lf->backups = backups;
+	lf->regular = true;
+	lf->strip_ansi = false;
 	lf->dropped = 0;
 }
 
@@ -176,6 +180,38 @@ logfile_reopen(struct logfile *lf)
 		logfile_open(lf);
 }
 
+/*
+ * supervisord's strip_ansi: from "ESC [" to the sequence's final letter,
+ * across reads.  Returns the length left in buf.
+ */
+static size_t
+strip_ansi(struct output *o, char *buf, size_t n)
+{
+	size_t w = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		char ch = buf[i];
+		if (o->escape == 2) {
+			if (strchr("HfABCDRsuJKhlpm", ch) != NULL && ch != '\0')
+				o->escape = 0;
+			continue;
+		}
+		if (o->escape == 1) {
+			o->escape = 0;
+			if (ch == '[') {
+				o->escape = 2;
+				continue;
+			}
+			buf[w++] = '\033';
+		}
+		if (ch == '\033')
+			o->escape = 1;
+		else
+			buf[w++] = ch;
+	}
+	return w;
+}
+
 /* Returns 0 at EOF or on error, 1 when the pipe may have more later. */
 static int
 output_drain(struct output *o)
@@ -186,6 +222,8 @@ output_drain(struct output *o)
 	for (int rounds = 0; rounds < 16; rounds++) {
 		n = read(o->fd, buf, sizeof(buf));
 		if (n > 0) {
+			if (o->log->strip_ansi)
+				n = strip_ansi(o, buf, n);
 			logfile_write(o->log, buf, n);
 			for (size_t i = 0; i < nitems(hooks); i++)
 				if (hooks[i].data != NULL)
@@ -219,6 +257,7 @@ output_attach(struct output *o, struct logfile *log, int fd)
 {
 	o->log = log;
 	o->fd = fd;
+	o->escape = 0;
 	/* The file exists from the first spawn, as supervisord has it. */
 	logfile_open(log);
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);

@@ -8,6 +8,7 @@
 #define LEASH_OUTPUT_H
 
 #include <ev.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 struct logfile {
@@ -16,6 +17,8 @@ struct logfile {
 	uint64_t size;
 	uint64_t maxbytes;
 	long backups;
+	bool regular;		/* a file, rotated; not /dev/stdout or a FIFO */
+	bool strip_ansi;	/* ANSI escapes removed ([supervisord] strip_ansi) */
 	uint64_t dropped;	/* bytes not written since a write failed
 				 * (disk full): said once, and again with
 				 * the count when writing works again */
@@ -25,6 +28,7 @@ struct logfile {
 struct output {
 	struct logfile *log;
 	int fd;			/* -1 when closed */
+	int escape;		/* strip_ansi: 1 after ESC, 2 inside "ESC [" */
 	ev_io io;
 };
 

@@ -233,8 +233,8 @@ group_find(struct rpc *r, const char *name, size_t len)
 {
 	for (size_t i = 0; i < r->dm.pool->n; i++) {
 		struct program *p = r->dm.pool->v[i];
-		if (!p->removing && strlen(p->cfg->name) == len &&
-		    strncmp(p->cfg->name, name, len) == 0)
+		if (!p->removing && strlen(p->cfg->group) == len &&
+		    strncmp(p->cfg->group, name, len) == 0)
 			return p;
 	}
 	return NULL;
@@ -246,16 +246,25 @@ lookup(struct rpc *r, struct outcome *o, const char *name, struct program **pp,
     struct worker **wp)
 {
 	const char *colon = strchr(name, ':'), *proc = colon ? colon + 1 : name;
-	struct program *p = group_find(r, name, colon ? (size_t)(colon - name) :
-	    strlen(name));
+	size_t len = colon ? (size_t)(colon - name) : strlen(name);
+	struct program *p = group_find(r, name, len);
 
 	*wp = NULL;
 	*pp = p;
 	if (p != NULL && colon != NULL && strcmp(proc, "*") == 0)
 		return 0;
-	for (size_t j = 0; p != NULL && j < p->nworkers; j++)
-		if (strcmp(p->workers[j].spec.pc->name, proc) == 0)
-			*wp = &p->workers[j];
+	/* A [group:x] holds several programs. */
+	for (size_t i = 0; p != NULL && i < r->dm.pool->n; i++) {
+		struct program *q = r->dm.pool->v[i];
+		if (q->removing || strcmp(q->cfg->group, p->cfg->group) != 0)
+			continue;
+		for (size_t j = 0; j < q->nworkers; j++) {
+			if (strcmp(q->workers[j].spec.pc->name, proc) == 0) {
+				*wp = &q->workers[j];
+				*pp = q;
+			}
+		}
+	}
 	if (*wp == NULL) {
 		fault(o, FAULT_BAD_NAME, "%s", name);
 		return -1;
@@ -267,7 +276,7 @@ lookup(struct rpc *r, struct outcome *o, const char *name, struct program **pp,
 static char *
 namespec(const struct worker *w)
 {
-	if (strcmp(w->spec.cfg->name, w->spec.pc->name) == 0)
+	if (strcmp(w->spec.cfg->group, w->spec.pc->name) == 0)
 		return xstrdup(w->spec.pc->name);
 	return xstrdup(w->fullname);
 }
@@ -380,7 +389,7 @@ group_result(const struct worker *w, int status, const char *description)
 	struct xr_value *v = xr_new(XR_STRUCT);
 
 	xr_set(v, "name", xr_string(w->spec.pc->name));
-	xr_set(v, "group", xr_string(w->spec.cfg->name));
+	xr_set(v, "group", xr_string(w->spec.cfg->group));
 	xr_set(v, "status", xr_int(status));
 	xr_set(v, "description", xr_string(description));
 	return v;
@@ -512,9 +521,8 @@ m_identification(struct rpc *r, const struct method *m,
     const struct xr_value *p, struct outcome *o)
 {
 	(void)m;
-	(void)r;
 	if (params_check(o, p, 0, 0))
-		o->value = xr_string("supervisor");
+		o->value = xr_string(r->dm.identifier(r->dm.arg));
 }
 
 static void
@@ -753,7 +761,7 @@ by_priority(struct rpc *r, size_t *n)
 }
 
 static void
-act_group(struct rpc *r, struct outcome *o, struct program *only,
+act_group(struct rpc *r, struct outcome *o, const char *only,
     enum action a, bool wait, int sig)
 {
 	size_t n;
@@ -763,7 +771,7 @@ act_group(struct rpc *r, struct outcome *o, struct program *only,
 	o->results = xr_new(XR_ARRAY);
 	for (size_t i = 0; i < n; i++) {
 		struct program *p = order[i];
-		if (only != NULL && p != only)
+		if (only != NULL && strcmp(p->cfg->group, only) != 0)
 			continue;
 		for (size_t j = 0; j < p->nworkers; j++) {
 			struct worker *w = &p->workers[j];
@@ -841,7 +849,7 @@ act(struct rpc *r, const struct xr_value *p, struct outcome *o, enum action a,
 	}
 	if (w == NULL) {
 		/* "GROUP:*", a group, or all. */
-		act_group(r, o, g, a, wait, sig);
+		act_group(r, o, g ? g->cfg->group : NULL, a, wait, sig);
 		return;
 	}
 	o->namespec = xstrdup(name);
@@ -884,7 +892,7 @@ worker_lexical(const void *a, const void *b)
 {
 	const struct worker *x = *(struct worker *const *)a;
 	const struct worker *y = *(struct worker *const *)b;
-	int c = strcmp(x->spec.cfg->name, y->spec.cfg->name);
+	int c = strcmp(x->spec.cfg->group, y->spec.cfg->group);
 
 	return c ? c : strcmp(x->spec.pc->name, y->spec.pc->name);
 }
@@ -946,8 +954,8 @@ config_info(const struct program_config *cfg, const struct process_config *pc,
 		if (exitcode_expected(cfg, c))
 			xr_push(codes, xr_int(c));
 	xr_set(v, "exitcodes", codes);
-	xr_set(v, "group", xr_string(cfg->name));
-	xr_set(v, "group_prio", xr_int(cfg->priority));
+	xr_set(v, "group", xr_string(cfg->group));
+	xr_set(v, "group_prio", xr_int(cfg->group_priority));
 	xr_set(v, "inuse", xr_bool(inuse));
 	xr_set(v, "killasgroup", xr_bool(cfg->killasgroup));
 	xr_set(v, "name", xr_string(pc->name));
@@ -998,7 +1006,7 @@ m_all_config_info(struct rpc *r, const struct method *m,
 	o->value = xr_new(XR_ARRAY);
 	for (size_t i = 0; i < n; i++) {
 		const struct program_config *pc = cfgs[i];
-		bool inuse = group_find(r, pc->name, strlen(pc->name)) != NULL;
+		bool inuse = group_find(r, pc->group, strlen(pc->group)) != NULL;
 		for (long j = 0; j < pc->numprocs; j++)
 			xr_push(o->value, config_info(pc, &pc->procs[j], inuse));
 	}

@@ -91,6 +91,15 @@ strv_push(struct strv *s, char *owned)
 }
 
 void
+strv_push_unique(struct strv *v, const char *s)
+{
+	for (size_t i = 0; i < v->n; i++)
+		if (strcmp(v->v[i], s) == 0)
+			return;
+	strv_push(v, xstrdup(s));
+}
+
+void
 strv_free(struct strv *s)
 {
 	for (size_t i = 0; i < s->n; i++)

@@ -35,6 +35,8 @@ struct strv {
 	size_t n, cap;
 };
 void strv_push(struct strv *, char *owned);
+/* Pushes a copy of s unless v holds it already. */
+void strv_push_unique(struct strv *, const char *s);
 void strv_free(struct strv *);
 bool strv_equal(char *const *, char *const *);
 void strv_free_array(char **);

@@ -94,7 +94,7 @@ worker_view(const struct worker *w, struct worker_view *v)
 
 	memset(v, 0, sizeof(*v));
 	v->name = w->fullname;
-	v->group = cfg->name;
+	v->group = cfg->group;
 	v->process = w->spec.pc->name;
 	v->state = w->state;
 	v->want_up = w->want == WANT_UP;
@@ -834,7 +834,7 @@ worker_init(struct worker *w, struct supervisor *sv,
     enum memory_source source, double *ready_estimate)
 {
 	w->sv = sv;
-	w->fullname = xasprintf("%s:%s", cfg->name, pc->name);
+	w->fullname = xasprintf("%s:%s", cfg->group, pc->name);
 	w->state = WORKER_STOPPED;
 	w->want = WANT_DOWN;
 	w->ready_estimate = ready_estimate;
@@ -842,6 +842,8 @@ worker_init(struct worker *w, struct supervisor *sv,
 	    pc->out.backups);
 	logfile_init(&w->errlog, pc->err.path, pc->err.maxbytes,
 	    pc->err.backups);
+	w->outlog.strip_ansi = pc->out.strip_ansi;
+	w->errlog.strip_ansi = pc->err.strip_ansi;
 	w->spec.fullname = w->fullname;
 	w->spec.cfg = cfg;
 	w->spec.pc = pc;

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Debian's supervisorctl cannot tell leashd from supervisord: one file, one
-# sequence of commands (status, start, stop, restart, GROUP:*, all, pid,
+# sequence of commands (status, start, stop, restart, GROUP:*, a [group:x]
+# of two programs, all, pid,
 # signal, tail, tail -f, clear, avail, reread, update, add, remove, an
 # unknown command, names that do not exist, wrong credentials, shutdown),
 # run against Debian's supervisord and then against leashd, over a UNIX
@@ -58,6 +59,16 @@ command = $WORKER --print web
 process_name = %(program_name)s_%(process_num)02d
 numprocs = $1
 
+[group:pair]
+programs = left,right
+priority = 10
+
+[program:left]
+command = $WORKER --print left
+
+[program:right]
+command = $WORKER --print right
+
 $bad
 
 $extra
@@ -88,7 +99,8 @@ following() {
 sequence() {
 	out=$DIR/$1.transcript
 	: >"$out"
-	poll 15 running one && poll 15 running web:web_01 ||
+	poll 15 running one && poll 15 running web:web_01 &&
+	    poll 15 running pair:right ||
 	    echo "not every process reached RUNNING" >>"$out"
 	mode=$(stat -c %a "$sock")
 	echo "socket mode $mode" >>"$out"
@@ -110,6 +122,13 @@ sequence() {
 	run restart 'web:*'
 	run stop web:web_00
 	run start 'web:*'
+	run status 'pair:*'
+	run stop 'pair:*'
+	run start pair:left
+	run status pair
+	run status pair:left left
+	run restart 'pair:*'
+	run stop pair:nosuch
 	run start bad
 	run status bad
 	run signal HUP one
