@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "event_names.h"
 #include "log.h"
 #include "parse.h"
 #include "util.h"
@@ -520,6 +521,7 @@ enum key_type {
 	KEY_MEMSIZE,		/* a size, or a percentage of the machine's memory */
 	KEY_SOURCE,
 	KEY_READY,
+	KEY_EVENTS,		/* event type names: a bit set */
 };
 
 struct key_def {
@@ -529,47 +531,56 @@ struct key_def {
 	const char *def;	/* parsed like a value; NULL: unset */
 	long min, max;		/* KEY_INT only */
 	bool live;		/* a reload applies it without a restart */
+	bool listener;		/* [eventlistener:x] only */
 };
 
 #define P(f) offsetof(struct program_config, f)
 static const struct key_def program_keys[] = {
-	{ "command", KEY_STRING, P(command), NULL, 0, 0, false },
-	{ "process_name", KEY_STRING, P(process_name), "%(program_name)s", 0, 0, false },
-	{ "numprocs", KEY_INT, P(numprocs), "1", 1, 100000, false },
-	{ "numprocs_start", KEY_INT, P(numprocs_start), "0", 0, 1000000, false },
-	{ "priority", KEY_INT, P(priority), "999", -1000000, 1000000, true },
-	{ "autostart", KEY_BOOL, P(autostart), "true", 0, 0, true },
-	{ "autorestart", KEY_AUTORESTART, P(autorestart), "unexpected", 0, 0, true },
-	{ "exitcodes", KEY_EXITCODES, P(exitcodes), "0", 0, 0, true },
-	{ "startsecs", KEY_DURATION, P(startsecs), "1", 0, 0, true },
-	{ "startretries", KEY_INT, P(startretries), "3", 0, 1000000, true },
-	{ "stopsignal", KEY_SIGNAL, P(stopsignal), "TERM", 0, 0, true },
-	{ "stopwaitsecs", KEY_DURATION, P(stopwaitsecs), "10", 0, 0, true },
-	{ "stopasgroup", KEY_BOOL, P(stopasgroup), "true", 0, 0, false },
-	{ "killasgroup", KEY_BOOL, P(killasgroup), "true", 0, 0, false },
-	{ "user", KEY_STRING, P(user), NULL, 0, 0, false },
-	{ "directory", KEY_STRING, P(directory), NULL, 0, 0, false },
-	{ "umask", KEY_UMASK, P(umask), NULL, 0, 0, false },
-	{ "environment", KEY_STRING, P(environment), NULL, 0, 0, false },
-	{ "redirect_stderr", KEY_BOOL, P(redirect_stderr), "false", 0, 0, false },
-	{ "stdout_logfile", KEY_STRING, P(stdout_logfile), "AUTO", 0, 0, false },
-	{ "stdout_logfile_maxbytes", KEY_SIZE, P(stdout_logfile_maxbytes), "50M", 0, 0, false },
-	{ "stdout_logfile_backups", KEY_INT, P(stdout_logfile_backups), "10", 0, 1000, false },
-	{ "stderr_logfile", KEY_STRING, P(stderr_logfile), "AUTO", 0, 0, false },
-	{ "stderr_logfile_maxbytes", KEY_SIZE, P(stderr_logfile_maxbytes), "50M", 0, 0, false },
-	{ "stderr_logfile_backups", KEY_INT, P(stderr_logfile_backups), "10", 0, 1000, false },
-	{ "memory_limit", KEY_MEMSIZE, P(memory_limit), "0", 0, 0, true },
-	{ "memory_max", KEY_MEMSIZE, P(memory_max), "0", 0, 0, true },
-	{ "memory_source", KEY_SOURCE, P(memory_source), "auto", 0, 0, false },
-	{ "memory_interval", KEY_DURATION, P(memory_interval), "1s", 0, 0, true },
-	{ "memory_samples", KEY_INT, P(memory_samples), "2", 1, 1000, true },
-	{ "drain_signal", KEY_SIGNAL, P(drain_signal), "TERM", 0, 0, true },
-	{ "drain_timeout", KEY_DURATION, P(drain_timeout), "30s", 0, 0, true },
-	{ "max_replacing", KEY_INT, P(max_replacing), "1", 1, 100000, true },
-	{ "ready", KEY_READY, P(ready), "startsecs", 0, 0, false },
-	{ "ready_timeout", KEY_DURATION, P(ready_timeout), "60s", 0, 0, true },
-	{ "watchdog_sec", KEY_DURATION, P(watchdog_sec), "0", 0, 0, true },
-	{ "sockets", KEY_STRING, P(sockets), NULL, 0, 0, false },
+	{ "command", KEY_STRING, P(command), NULL, 0, 0, false, false },
+	{ "process_name", KEY_STRING, P(process_name), "%(program_name)s", 0, 0, false, false },
+	{ "numprocs", KEY_INT, P(numprocs), "1", 1, 100000, false, false },
+	{ "numprocs_start", KEY_INT, P(numprocs_start), "0", 0, 1000000, false, false },
+	{ "priority", KEY_INT, P(priority), "999", -1000000, 1000000, true, false },
+	{ "autostart", KEY_BOOL, P(autostart), "true", 0, 0, true, false },
+	{ "autorestart", KEY_AUTORESTART, P(autorestart), "unexpected", 0, 0, true, false },
+	{ "exitcodes", KEY_EXITCODES, P(exitcodes), "0", 0, 0, true, false },
+	{ "startsecs", KEY_DURATION, P(startsecs), "1", 0, 0, true, false },
+	{ "startretries", KEY_INT, P(startretries), "3", 0, 1000000, true, false },
+	{ "stopsignal", KEY_SIGNAL, P(stopsignal), "TERM", 0, 0, true, false },
+	{ "stopwaitsecs", KEY_DURATION, P(stopwaitsecs), "10", 0, 0, true, false },
+	{ "stopasgroup", KEY_BOOL, P(stopasgroup), "true", 0, 0, false, false },
+	{ "killasgroup", KEY_BOOL, P(killasgroup), "true", 0, 0, false, false },
+	{ "user", KEY_STRING, P(user), NULL, 0, 0, false, false },
+	{ "directory", KEY_STRING, P(directory), NULL, 0, 0, false, false },
+	{ "umask", KEY_UMASK, P(umask), NULL, 0, 0, false, false },
+	{ "environment", KEY_STRING, P(environment), NULL, 0, 0, false, false },
+	{ "redirect_stderr", KEY_BOOL, P(redirect_stderr), "false", 0, 0, false, false },
+	{ "stdout_logfile", KEY_STRING, P(stdout_logfile), "AUTO", 0, 0, false, false },
+	{ "stdout_logfile_maxbytes", KEY_SIZE, P(stdout_logfile_maxbytes), "50M", 0, 0, false, false },
+	{ "stdout_logfile_backups", KEY_INT, P(stdout_logfile_backups), "10", 0, 1000, false, false },
+	{ "stderr_logfile", KEY_STRING, P(stderr_logfile), "AUTO", 0, 0, false, false },
+	{ "stderr_logfile_maxbytes", KEY_SIZE, P(stderr_logfile_maxbytes), "50M", 0, 0, false, false },
+	{ "stderr_logfile_backups", KEY_INT, P(stderr_logfile_backups), "10", 0, 1000, false, false },
+	{ "memory_limit", KEY_MEMSIZE, P(memory_limit), "0", 0, 0, true, false },
+	{ "memory_max", KEY_MEMSIZE, P(memory_max), "0", 0, 0, true, false },
+	{ "memory_source", KEY_SOURCE, P(memory_source), "auto", 0, 0, false, false },
+	{ "memory_interval", KEY_DURATION, P(memory_interval), "1s", 0, 0, true, false },
+	{ "memory_samples", KEY_INT, P(memory_samples), "2", 1, 1000, true, false },
+	{ "drain_signal", KEY_SIGNAL, P(drain_signal), "TERM", 0, 0, true, false },
+	{ "drain_timeout", KEY_DURATION, P(drain_timeout), "30s", 0, 0, true, false },
+	{ "max_replacing", KEY_INT, P(max_replacing), "1", 1, 100000, true, false },
+	{ "ready", KEY_READY, P(ready), "startsecs", 0, 0, false, false },
+	{ "ready_timeout", KEY_DURATION, P(ready_timeout), "60s", 0, 0, true, false },
+	{ "watchdog_sec", KEY_DURATION, P(watchdog_sec), "0", 0, 0, true, false },
+	{ "sockets", KEY_STRING, P(sockets), NULL, 0, 0, false, false },
+	{ "serverurl", KEY_STRING, P(serverurl), NULL, 0, 0, false, false },
+	{ "stdout_capture_maxbytes", KEY_SIZE, P(stdout_capture_maxbytes), "0", 0, 0, false, false },
+	{ "stderr_capture_maxbytes", KEY_SIZE, P(stderr_capture_maxbytes), "0", 0, 0, false, false },
+	{ "stdout_events_enabled", KEY_BOOL, P(stdout_events_enabled), "false", 0, 0, false, false },
+	{ "stderr_events_enabled", KEY_BOOL, P(stderr_events_enabled), "false", 0, 0, false, false },
+	{ "events", KEY_EVENTS, P(events), NULL, 0, 0, false, true },
+	{ "buffer_size", KEY_INT, P(buffer_size), "10", 1, 1000000, true, true },
+	{ "result_handler", KEY_STRING, P(result_handler), NULL, 0, 0, false, true },
 };
 #undef P
 
@@ -631,6 +642,16 @@ key_parse(const struct key_def *k, const char *v, void *base, const char **why)
 		}
 		*why = "must be startsecs or notify";
 		return -1;
+	case KEY_EVENTS: {
+		static char msg[96];
+		char bad[64];
+		if (event_parse_names(v, (uint64_t *)field, bad, sizeof(bad)) != 0) {
+			snprintf(msg, sizeof(msg), "unknown event type %s", bad);
+			*why = msg;
+			return -1;
+		}
+		return 0;
+	}
 	case KEY_AUTORESTART:
 		if (strcasecmp(v, "unexpected") == 0) {
 			*(enum autorestart *)field = AUTORESTART_UNEXPECTED;
@@ -678,6 +699,8 @@ key_equal(const struct key_def *k, const void *a, const void *b)
 		return *(const enum memory_source *)fa == *(const enum memory_source *)fb;
 	case KEY_READY:
 		return *(const enum ready_kind *)fa == *(const enum ready_kind *)fb;
+	case KEY_EVENTS:
+		return *(const uint64_t *)fa == *(const uint64_t *)fb;
 	}
 	return false;
 }
@@ -1031,6 +1054,29 @@ program_key_load(struct config_diag *d, struct section *s,
 	return rc;
 }
 
+/* SUPERVISOR_SERVER_URL: the program's serverurl, else the UNIX server's,
+ * else the inet one's, as supervisord picks it; NULL without a server. */
+static char *
+default_serverurl(const struct config *c)
+{
+	for (int unix_first = 1; unix_first >= 0; unix_first--) {
+		for (size_t i = 0; i < c->nrpc; i++) {
+			const char *l = c->rpc[i]->sock.listen;
+			if (unix_first && strncmp(l, "unix:", 5) == 0)
+				return xasprintf("unix://%s", l + 5);
+			if (!unix_first && strncmp(l, "tcp:", 4) == 0) {
+				const char *port = strrchr(l, ':');
+				int hostlen = (int)(port - (l + 4));
+				bool any = hostlen == 0 ||
+				    (hostlen == 1 && l[4] == '*');
+				return xasprintf("http://%.*s:%s", any ? 9 : hostlen,
+				    any ? "localhost" : l + 4, port + 1);
+			}
+		}
+	}
+	return NULL;
+}
+
 static struct program_config *
 program_load(struct config_diag *d, struct section *s, const char *name,
     const struct group_def *g, const struct config *c)
@@ -1047,10 +1093,11 @@ program_load(struct config_diag *d, struct section *s, const char *name,
 	p->file = xstrdup(s->file);
 	p->line = s->line;
 	p->umask = -1;
+	p->listener = strncmp(s->name, "eventlistener:", 14) == 0;
 	expand_init(&x, p, s->file, c->environment);
 	for (size_t i = 0; i < nitems(program_keys); i++) {
 		k = &program_keys[i];
-		e = section_get(s, k->name);
+		e = k->listener && !p->listener ? NULL : section_get(s, k->name);
 		if (e != NULL) {
 			e->used = true;
 			if (program_key_load(d, s, k, e, &x, p) != 0)
@@ -1059,7 +1106,13 @@ program_load(struct config_diag *d, struct section *s, const char *name,
 			fatalx("config", "default of %s: %s", k->name, why);
 	}
 	expand_done(&x);
-	p->group_priority = g != NULL ? g->priority : p->priority;
+	/* A listener pool starts first and stops last (supervisord's -1). */
+	p->group_priority = g != NULL ? g->priority :
+	    p->listener && section_get(s, "priority") == NULL ? -1 : p->priority;
+	if (p->serverurl == NULL || strcasecmp(p->serverurl, "AUTO") == 0) {
+		free(p->serverurl);
+		p->serverurl = default_serverurl(c);
+	}
 	for (size_t i = 0; i < s->nentries; i++) {
 		if (!s->entries[i].used)
 			diag_warning(d, s->file, s->entries[i].line,
@@ -1072,6 +1125,24 @@ program_load(struct config_diag *d, struct section *s, const char *name,
 		diag_error(d, s->file, s->line,
 		    "[%s] command: missing (every program needs a command)",
 		    s->name);
+		goto bad;
+	}
+	if (p->listener && p->events == 0) {
+		diag_error(d, s->file, key_line(s, "events"), "[%s] events: "
+		    "missing (the event types the listener takes)", s->name);
+		goto bad;
+	}
+	if (p->listener && p->redirect_stderr) {
+		diag_error(d, s->file, key_line(s, "redirect_stderr"), "[%s] "
+		    "redirect_stderr: not for a listener: its stdout is the "
+		    "event protocol", s->name);
+		goto bad;
+	}
+	if (p->result_handler != NULL &&
+	    strcmp(p->result_handler, "supervisor.dispatchers:default_handler") != 0) {
+		diag_error(d, s->file, key_line(s, "result_handler"), "[%s] "
+		    "result_handler: only supervisord's default (OK accepts an "
+		    "event, anything else rejects it) is built in", s->name);
 		goto bad;
 	}
 	if (p->numprocs > 1 && strstr(p->process_name, "%(process_num)") == NULL) {
@@ -1120,25 +1191,25 @@ bad:
  */
 #define C(f) offsetof(struct config, f)
 static const struct key_def daemon_keys[] = {
-	{ "control_socket", KEY_STRING, C(control_socket), NULL, 0, 0, false },
-	{ "control_group", KEY_STRING, C(control_group), NULL, 0, 0, false },
-	{ "use_cgroups", KEY_BOOL, C(use_cgroups), "true", 0, 0, false },
-	{ "childlogdir", KEY_STRING, C(childlogdir), NULL, 0, 0, false },
-	{ "pidfile", KEY_STRING, C(pidfile), NULL, 0, 0, false },
-	{ "logfile", KEY_STRING, C(logfile), NULL, 0, 0, false },
-	{ "logfile_maxbytes", KEY_SIZE, C(logfile_maxbytes), "50M", 0, 0, false },
-	{ "logfile_backups", KEY_INT, C(logfile_backups), "10", 0, 1000, false },
-	{ "identifier", KEY_STRING, C(identifier), "supervisor", 0, 0, false },
-	{ "umask", KEY_UMASK, C(umask), NULL, 0, 0, false },
-	{ "user", KEY_STRING, C(user), NULL, 0, 0, false },
-	{ "directory", KEY_STRING, C(directory), NULL, 0, 0, false },
+	{ "control_socket", KEY_STRING, C(control_socket), NULL, 0, 0, false, false },
+	{ "control_group", KEY_STRING, C(control_group), NULL, 0, 0, false, false },
+	{ "use_cgroups", KEY_BOOL, C(use_cgroups), "true", 0, 0, false, false },
+	{ "childlogdir", KEY_STRING, C(childlogdir), NULL, 0, 0, false, false },
+	{ "pidfile", KEY_STRING, C(pidfile), NULL, 0, 0, false, false },
+	{ "logfile", KEY_STRING, C(logfile), NULL, 0, 0, false, false },
+	{ "logfile_maxbytes", KEY_SIZE, C(logfile_maxbytes), "50M", 0, 0, false, false },
+	{ "logfile_backups", KEY_INT, C(logfile_backups), "10", 0, 1000, false, false },
+	{ "identifier", KEY_STRING, C(identifier), "supervisor", 0, 0, false, false },
+	{ "umask", KEY_UMASK, C(umask), NULL, 0, 0, false, false },
+	{ "user", KEY_STRING, C(user), NULL, 0, 0, false, false },
+	{ "directory", KEY_STRING, C(directory), NULL, 0, 0, false, false },
 	/* supervisord requires 1024 and 200 unless told otherwise; leashd
 	 * requires what it is told. */
-	{ "minfds", KEY_INT, C(minfds), "0", 0, 1 << 24, false },
-	{ "minprocs", KEY_INT, C(minprocs), "0", 0, 1 << 24, false },
-	{ "nodaemon", KEY_BOOL, C(nodaemon), "false", 0, 0, false },
-	{ "silent", KEY_BOOL, C(silent), "false", 0, 0, false },
-	{ "strip_ansi", KEY_BOOL, C(strip_ansi), "false", 0, 0, false },
+	{ "minfds", KEY_INT, C(minfds), "0", 0, 1 << 24, false, false },
+	{ "minprocs", KEY_INT, C(minprocs), "0", 0, 1 << 24, false, false },
+	{ "nodaemon", KEY_BOOL, C(nodaemon), "false", 0, 0, false, false },
+	{ "silent", KEY_BOOL, C(silent), "false", 0, 0, false, false },
+	{ "strip_ansi", KEY_BOOL, C(strip_ansi), "false", 0, 0, false, false },
 };
 #undef C
 
@@ -1541,13 +1612,10 @@ program_sockets(struct config_diag *d, struct section *s,
 	return 0;
 }
 
-/* supervisord's order: groups by priority, then the processes of a group
- * by theirs. */
-static int
-program_cmp(const void *a, const void *b)
+int
+program_config_order(const struct program_config *pa,
+    const struct program_config *pb)
 {
-	const struct program_config *pa = *(struct program_config *const *)a;
-	const struct program_config *pb = *(struct program_config *const *)b;
 	int r;
 
 	if (pa->group_priority != pb->group_priority)
@@ -1557,6 +1625,13 @@ program_cmp(const void *a, const void *b)
 	if (pa->priority != pb->priority)
 		return pa->priority < pb->priority ? -1 : 1;
 	return strcmp(pa->name, pb->name);
+}
+
+static int
+program_cmp(const void *a, const void *b)
+{
+	return program_config_order(*(struct program_config *const *)a,
+	    *(struct program_config *const *)b);
 }
 
 /* Sections read by their own loaders, or accepted as they are. */
@@ -1649,7 +1724,7 @@ config_load_settings(const char *path, char *const *settings,
 	struct config *c = xcalloc(1, sizeof(*c));
 	struct program_config *p;
 	struct group_def *groups = NULL;
-	size_t ngroups = 0;
+	size_t ngroups = 0, unsupported = 0;
 	struct section *s;
 	const char *name;
 
@@ -1703,12 +1778,27 @@ config_load_settings(const char *path, char *const *settings,
 		s = l.sections[i];
 		if (known_section(s->name))
 			continue;
-		if (strncmp(s->name, "program:", 8) != 0) {
+		if (strncmp(s->name, "fcgi-program:", 13) == 0) {
+			diag_warning(diag, s->file, s->line, "[%s]: FastCGI "
+			    "programs are not supported: its processes will not "
+			    "run", s->name);
+			unsupported++;
+			continue;
+		}
+		if (strncmp(s->name, "program:", 8) != 0 &&
+		    strncmp(s->name, "eventlistener:", 14) != 0) {
 			diag_warning(diag, s->file, s->line,
 			    "[%s]: section not used by leash, ignored", s->name);
 			continue;
 		}
-		name = s->name + 8;
+		name = strchr(s->name, ':') + 1;
+		if ((p = (struct program_config *)config_find_program(c,
+		    name)) != NULL) {
+			diag_error(diag, s->file, s->line, "[%s]: the name of "
+			    "[%s:%s] at %s:%d too", s->name, p->listener ?
+			    "eventlistener" : "program", name, p->file, p->line);
+			continue;
+		}
 		if (!valid_program_name(name)) {
 			diag_error(diag, s->file, s->line,
 			    "[%s]: \"%s\" is not a valid program name (no spaces, "
@@ -1726,6 +1816,9 @@ config_load_settings(const char *path, char *const *settings,
 		    (c->nprograms + 1) * sizeof(*c->programs));
 		c->programs[c->nprograms++] = p;
 	}
+	if (c->nprograms == 0 && unsupported > 0)
+		diag_error(diag, c->file, 0, "no program would run: every one "
+		    "is of a kind leash does not support");
 	if (c->nprograms > 1)
 		qsort(c->programs, c->nprograms, sizeof(*c->programs),
 		    program_cmp);

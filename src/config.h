@@ -89,6 +89,16 @@ struct program_config {
 	double ready_timeout;	/* ready = notify: READY=1 within this */
 	double watchdog_sec;	/* 0: no watchdog */
 	char *sockets;		/* as written */
+	char *serverurl;	/* SUPERVISOR_SERVER_URL, NULL: no server */
+	/* supervisord's events: PROCESS_COMMUNICATION between its markers
+	 * (0: off), PROCESS_LOG for every read. */
+	uint64_t stdout_capture_maxbytes, stderr_capture_maxbytes;
+	bool stdout_events_enabled, stderr_events_enabled;
+	/* [eventlistener:NAME]: a pool of listeners. */
+	bool listener;
+	uint64_t events;	/* bit set of enum event_type */
+	long buffer_size;	/* events kept for the pool, at most */
+	char *result_handler;	/* only supervisord's default */
 	char **socket_names;	/* [socket:NAME]s passed as fds 3... */
 
 	struct process_config *procs;	/* numprocs of them */
@@ -193,5 +203,9 @@ bool rpc_server_config_equal(const struct rpc_server_config *,
 bool program_config_needs_restart(const struct program_config *a,
     const struct program_config *b);
 int exitcode_expected(const struct program_config *, int code);
+/* supervisord's order: groups by priority (then name), a group's programs
+ * by theirs (then name). */
+int program_config_order(const struct program_config *,
+    const struct program_config *);
 
 #endif

@@ -16,6 +16,7 @@
 #include <systemd/sd-journal.h>
 
 #include "cgroup.h"
+#include "events.h"
 #include "instance.h"
 #include "log.h"
 #include "parse.h"
@@ -202,6 +203,8 @@ child_cb(struct ev_loop *loop, ev_child *c, int revents)
 	in->exit_status = c->rstatus;
 	output_detach(&in->out);
 	output_detach(&in->err);
+	event_listener_free(in->listener);
+	in->listener = NULL;
 	in->hook(in, INSTANCE_EXIT);
 }
 
@@ -245,6 +248,7 @@ instance_destroy(struct instance *in)
 	}
 	output_detach(&in->out);
 	output_detach(&in->err);
+	event_listener_free(in->listener);
 	if (in->cgroup != NULL) {
 		supervisor_remove_cgroup(sv, in->cgroup);
 		free(in->cgroup);
@@ -350,6 +354,9 @@ instance_env(struct instance *in, const struct passwd *pw)
 		env_set(&v, xasprintf("SHELL=%s", pw->pw_shell));
 	}
 	strv_push(&v, xstrdup("SUPERVISOR_ENABLED=1"));
+	if (cfg->serverurl != NULL)
+		strv_push(&v, xasprintf("SUPERVISOR_SERVER_URL=%s",
+		    cfg->serverurl));
 	strv_push(&v, xasprintf("SUPERVISOR_PROCESS_NAME=%s", pc->name));
 	strv_push(&v, xasprintf("SUPERVISOR_GROUP_NAME=%s", cfg->group));
 	strv_push(&v, xasprintf("LEASH_PROGRAM_NAME=%s", cfg->name));
@@ -476,11 +483,12 @@ instance_spawn(struct supervisor *sv, struct instance_spec *spec,
 {
 	const struct program_config *cfg = spec->cfg;
 	const struct process_config *pc = spec->pc;
-	struct spawn_request r = { .umask = cfg->umask, .stdout_fd = -1,
+	struct spawn_request r = { .umask = cfg->umask, .stdin_fd = -1, .stdout_fd = -1,
 	    .stderr_fd = -1 };
 	struct instance *in = xcalloc(1, sizeof(*in));
 	struct passwd *pw = NULL;
-	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, fds[64];
+	int inp[2] = { -1, -1 }, outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
+	int fds[64];
 	int jout = -1, jerr = -1;
 	char **envp, *procs = NULL;
 	size_t nfds = 0;
@@ -534,7 +542,11 @@ instance_spawn(struct supervisor *sv, struct instance_spec *spec,
 	/* Out of fds, a worker whose output would be lost is not started:
 	 * it is a spawn error, and the worker backs off. */
 	err[0] = '\0';
-	if (jout < 0 && spec->outlog->path != NULL &&
+	if (cfg->listener && sv->events != NULL &&
+	    pipe2(inp, O_CLOEXEC) != 0)
+		snprintf(err, errlen, "cannot make its stdin pipe: %s",
+		    strerror(errno));
+	else if (jout < 0 && (spec->outlog->path != NULL || inp[1] >= 0) &&
 	    pipe2(outp, O_CLOEXEC) != 0)
 		snprintf(err, errlen, "cannot make its stdout pipe: %s",
 		    strerror(errno));
@@ -542,7 +554,9 @@ instance_spawn(struct supervisor *sv, struct instance_spec *spec,
 	    spec->errlog->path != NULL && pipe2(errp, O_CLOEXEC) != 0)
 		snprintf(err, errlen, "cannot make its stderr pipe: %s",
 		    strerror(errno));
-	r.stdout_fd = jout >= 0 ? jout : outp[1];
+	/* A listener's stdout is its protocol, never the journal. */
+	r.stdin_fd = inp[0];
+	r.stdout_fd = jout >= 0 && inp[1] < 0 ? jout : outp[1];
 	r.stderr_fd = cfg->redirect_stderr ? r.stdout_fd :
 	    jerr >= 0 ? jerr : errp[1];
 	r.argv = pc->argv;
@@ -555,6 +569,8 @@ instance_spawn(struct supervisor *sv, struct instance_spec *spec,
 	ev_now_update(sv->loop);
 	strv_free_array(envp);
 	free(procs);
+	if (inp[0] >= 0)
+		close(inp[0]);
 	if (outp[1] >= 0)
 		close(outp[1]);
 	if (errp[1] >= 0)
@@ -564,6 +580,8 @@ instance_spawn(struct supervisor *sv, struct instance_spec *spec,
 	if (jerr >= 0)
 		close(jerr);
 	if (pid < 0) {
+		if (inp[1] >= 0)
+			close(inp[1]);
 		if (outp[0] >= 0)
 			close(outp[0]);
 		if (errp[0] >= 0)
@@ -573,9 +591,11 @@ instance_spawn(struct supervisor *sv, struct instance_spec *spec,
 	in->pid = in->pgid = pid;
 	in->start_time = in->last_ping = ev_now(sv->loop);
 	if (outp[0] >= 0)
-		output_attach(&in->out, spec->outlog, outp[0]);
+		output_attach(&in->out, spec->outlog, outp[0], 1);
 	if (errp[0] >= 0)
-		output_attach(&in->err, spec->errlog, errp[0]);
+		output_attach(&in->err, spec->errlog, errp[0], 2);
+	if (inp[1] >= 0)
+		in->listener = event_listener_new(sv->events, in, inp[1]);
 	ev_child_set(&in->child, pid, 0);
 	ev_child_start(sv->loop, &in->child);
 	log_info("program", "%s spawned with pid %d%s", spec->fullname,

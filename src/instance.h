@@ -76,6 +76,7 @@ struct instance {
 	ev_tstamp last_ping;	/* WATCHDOG=1 (or when it became ready) */
 	bool stopping;		/* sent STOPPING=1 */
 	char *status_text;	/* its last STATUS= */
+	struct event_listener *listener;	/* [eventlistener:x]'s, or NULL */
 };
 
 /*

@@ -18,6 +18,7 @@
 #include "confdump.h"
 #include "control.h"
 #include "daemon.h"
+#include "events.h"
 #include "leashd.h"
 #include "log.h"
 #include "notify.h"
@@ -54,7 +55,7 @@ struct leashd {
 	struct notify *notify;		/* the workers' NOTIFY_SOCKET */
 	struct systemd sd;		/* leashd's own reports to systemd */
 
-	ev_signal sigterm, sigint, sighup, sigusr2;
+	ev_signal sigterm, sigint, sigquit, sighup, sigusr2;
 	ev_child any_child;
 	ev_prepare prepare;
 };
@@ -207,6 +208,8 @@ leashd_reload(struct leashd *d, bool apply, struct strv *report)
 		removed++;
 		if (!apply)
 			continue;
+		events_emit(d->sv.events, EVENT_PROCESS_GROUP_REMOVED,
+		    "groupname:%s\n", p->cfg->group);
 		p->removing = true;
 		program_config_free(p->next_cfg);
 		p->next_cfg = NULL;
@@ -223,6 +226,8 @@ leashd_reload(struct leashd *d, bool apply, struct strv *report)
 			c->programs[i] = NULL;
 			p = program_new(&d->sv, pc);
 			pool_add(&d->pool, p);
+			events_emit(d->sv.events, EVENT_PROCESS_GROUP_ADDED,
+			    "groupname:%s\n", pc->group);
 			if (pc->autostart)
 				program_start(p);
 			continue;
@@ -271,6 +276,7 @@ leashd_reload(struct leashd *d, bool apply, struct strv *report)
 		    "changes take effect at the next start of leashd");
 	config_free(d->cfg);
 	d->cfg = c;
+	events_set_identifier(d->sv.events, c->identifier);
 	log_info("leashd", "reloaded: %d added, %d changed, %d removed", added,
 	    changed, removed);
 	supervisor_changed(&d->sv);
@@ -362,6 +368,8 @@ leashd_add_group(struct leashd *d, const char *name)
 	if (added == 0)
 		return -1;
 	log_info("leashd", "%s: added process group", name);
+	events_emit(d->sv.events, EVENT_PROCESS_GROUP_ADDED, "groupname:%s\n",
+	    name);
 	supervisor_changed(&d->sv);
 	return 0;
 }
@@ -404,6 +412,8 @@ leashd_remove_group(struct leashd *d, const char *name)
 		pool_remove(&d->pool, i);
 	}
 	log_info("leashd", "%s: removed process group", name);
+	events_emit(d->sv.events, EVENT_PROCESS_GROUP_REMOVED, "groupname:%s\n",
+	    name);
 	supervisor_changed(&d->sv);
 	return 0;
 }
@@ -465,24 +475,27 @@ leashd_sweep(struct leashd *d)
 	proc_table_free(&t);
 }
 
-/* Shutdown stops programs in reverse priority, one priority at a time. */
+/* Shutdown stops programs in reverse priority (a group's, then their
+ * own), one priority at a time: listener pools (-1) last. */
 static void
 leashd_shutdown_step(struct leashd *d)
 {
-	bool found = false;
-	long top = 0;
+	const struct program_config *top = NULL;
 
 	for (size_t i = 0; i < d->pool.n; i++) {
-		struct program *p = d->pool.v[i];
-		if (program_is_down(p))
+		const struct program_config *c = d->pool.v[i]->cfg;
+		if (program_is_down(d->pool.v[i]))
 			continue;
-		if (!found || p->cfg->priority > top)
-			top = p->cfg->priority;
-		found = true;
+		if (top == NULL || c->group_priority > top->group_priority ||
+		    (c->group_priority == top->group_priority &&
+		    c->priority > top->priority))
+			top = c;
 	}
-	if (found) {
+	if (top != NULL) {
+		long gp = top->group_priority, pr = top->priority;
 		for (size_t i = 0; i < d->pool.n; i++)
-			if (d->pool.v[i]->cfg->priority == top)
+			if (d->pool.v[i]->cfg->group_priority == gp &&
+			    d->pool.v[i]->cfg->priority == pr)
 				program_stop(d->pool.v[i]);
 		return;
 	}
@@ -573,6 +586,7 @@ leashd_shutdown(struct leashd *d)
 	}
 	d->shutting_down = true;
 	systemd_stopping(&d->sd);
+	events_emit(d->sv.events, EVENT_SUPERVISOR_STATE_CHANGE_STOPPING, "%s", "");
 	for (size_t i = 0; i < d->pool.n; i++)
 		for (size_t j = 0; j < d->pool.v[i]->nworkers; j++)
 			d->pool.v[i]->workers[j].want = WANT_DOWN;
@@ -646,8 +660,10 @@ signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	switch (w->signum) {
 	case SIGTERM:
 	case SIGINT:
+	case SIGQUIT:
 		log_info("leashd", "received SIG%s: stopping all workers",
-		    w->signum == SIGTERM ? "TERM" : "INT");
+		    w->signum == SIGTERM ? "TERM" : w->signum == SIGINT ? "INT" :
+		    "QUIT");
 		leashd_shutdown(d);
 		break;
 	case SIGHUP:
@@ -738,8 +754,12 @@ leashd_main(int argc, char **argv)
 	if (d.loop == NULL)
 		fatalx("leashd", "cannot initialise libev");
 	supervisor_init(&d.sv, d.loop);
+	d.sv.events = events_new(&d.sv);
+	events_set_identifier(d.sv.events, d.cfg->identifier);
+	output_set_filter(events_output);
 	signal_watch(&d, &d.sigterm, SIGTERM);
 	signal_watch(&d, &d.sigint, SIGINT);
+	signal_watch(&d, &d.sigquit, SIGQUIT);
 	signal_watch(&d, &d.sighup, SIGHUP);
 	signal_watch(&d, &d.sigusr2, SIGUSR2);
 	ev_child_init(&d.any_child, any_child_cb, 0, 0);
@@ -799,6 +819,13 @@ leashd_main(int argc, char **argv)
 		d.cfg->programs[i] = NULL;
 	}
 	d.cfg->nprograms = 0;
+	/* supervisord's order: each group added, then RUNNING. */
+	for (size_t i = 0; i < d.pool.n; i++)
+		if (i == 0 || strcmp(d.pool.v[i - 1]->cfg->group,
+		    d.pool.v[i]->cfg->group) != 0)
+			events_emit(d.sv.events, EVENT_PROCESS_GROUP_ADDED,
+			    "groupname:%s\n", d.pool.v[i]->cfg->group);
+	events_emit(d.sv.events, EVENT_SUPERVISOR_STATE_CHANGE_RUNNING, "%s", "");
 	for (size_t i = 0; i < d.pool.n; i++)
 		if (d.pool.v[i]->cfg->autostart)
 			program_start(d.pool.v[i]);
@@ -811,6 +838,8 @@ leashd_main(int argc, char **argv)
 	systemd_close(&d.sd);
 	listeners_close(&d.sv.listeners);
 	pool_free(&d.pool);
+	output_set_filter(NULL);
+	events_free(d.sv.events);
 	supervisor_free(&d.sv);
 	config_free(d.cfg);
 	leashd_forget_pending(&d);

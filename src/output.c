@@ -12,6 +12,13 @@
 
 /* The control socket's and the HTTP server's followers. */
 static struct output_hooks hooks[OUTPUT_HOOKS_MAX];
+static size_t (*filter)(struct output *, char *, size_t);
+
+void
+output_set_filter(size_t (*fn)(struct output *, char *, size_t))
+{
+	filter = fn;
+}
 
 void
 output_add_hooks(const struct output_hooks *h)
@@ -222,6 +229,8 @@ output_drain(struct output *o)
 	for (int rounds = 0; rounds < 16; rounds++) {
 		n = read(o->fd, buf, sizeof(buf));
 		if (n > 0) {
+			if (filter != NULL)
+				n = filter(o, buf, n);
 			if (o->log->strip_ansi)
 				n = strip_ansi(o, buf, n);
 			logfile_write(o->log, buf, n);
@@ -253,11 +262,13 @@ output_cb(struct ev_loop *loop, ev_io *io, int revents)
 }
 
 void
-output_attach(struct output *o, struct logfile *log, int fd)
+output_attach(struct output *o, struct logfile *log, int fd, int channel)
 {
 	o->log = log;
 	o->fd = fd;
+	o->channel = channel;
 	o->escape = 0;
+	o->capturing = false;
 	/* The file exists from the first spawn, as supervisord has it. */
 	logfile_open(log);
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
@@ -272,10 +283,15 @@ output_attach(struct output *o, struct logfile *log, int fd)
 void
 output_detach(struct output *o)
 {
-	if (o->fd < 0)
-		return;
-	output_drain(o);
-	ev_io_stop(EV_DEFAULT, &o->io);
-	close(o->fd);
-	o->fd = -1;
+	if (o->fd >= 0) {
+		output_drain(o);
+		ev_io_stop(EV_DEFAULT, &o->io);
+		close(o->fd);
+		o->fd = -1;
+	}
+	/* What was held back for a marker that never came is output. */
+	if (!o->capturing && o->pending.n > 0 && o->log != NULL)
+		logfile_write(o->log, o->pending.p, o->pending.n);
+	buf_reset(&o->pending);
+	buf_reset(&o->capture);
 }

@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "util.h"
+
 struct logfile {
 	char *path;		/* NULL: output is discarded */
 	int fd;			/* -1 when not open */
@@ -28,7 +30,12 @@ struct logfile {
 struct output {
 	struct logfile *log;
 	int fd;			/* -1 when closed */
+	int channel;		/* 1 stdout, 2 stderr */
 	int escape;		/* strip_ansi: 1 after ESC, 2 inside "ESC [" */
+	/* events.c's: read but not yet logged (a marker may be starting),
+	 * and captured between supervisord's markers. */
+	struct buf pending, capture;
+	bool capturing;
 	ev_io io;
 };
 
@@ -54,8 +61,12 @@ void logfile_clear(struct logfile *);
 /* Closes and reopens the file (SIGUSR2, after logrotate). */
 void logfile_reopen(struct logfile *);
 
-/* Starts reading fd (the read end of a fresh pipe) into log. */
-void output_attach(struct output *, struct logfile *, int fd);
+/* Starts reading fd (the read end of a fresh pipe of channel 1 or 2)
+ * into log. */
+void output_attach(struct output *, struct logfile *, int fd, int channel);
+/* What every read passes through before it is logged (events_output):
+ * returns the length left in buf. */
+void output_set_filter(size_t (*)(struct output *, char *, size_t));
 /* Reads what is buffered in the pipe now, then stops watching it. */
 void output_detach(struct output *);
 

@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "events.h"
 #include "program.h"
 #include "sockets.h"
 #include "supervisor.h"
@@ -438,6 +439,8 @@ program_new(struct supervisor *sv, struct program_config *cfg)
 	interval = sample_interval(cfg);
 	ev_timer_init(&p->sample_timer, sample_cb, interval, interval);
 	ev_timer_start(sv->loop, &p->sample_timer);
+	if (cfg->listener)
+		p->events = event_pool_new(sv->events, p);
 	return p;
 }
 
@@ -461,6 +464,7 @@ void
 program_free(struct program *p)
 {
 	ev_timer_stop(p->sv->loop, &p->sample_timer);
+	event_pool_free(p->events);
 	for (size_t i = 0; i < p->nworkers; i++)
 		worker_free(&p->workers[i]);
 	free(p->workers);
@@ -500,9 +504,7 @@ program_order(const void *a, const void *b)
 	const struct program *pa = *(struct program *const *)a;
 	const struct program *pb = *(struct program *const *)b;
 
-	if (pa->cfg->priority != pb->cfg->priority)
-		return pa->cfg->priority < pb->cfg->priority ? -1 : 1;
-	return strcmp(pa->cfg->name, pb->cfg->name);
+	return program_config_order(pa->cfg, pb->cfg);
 }
 
 void

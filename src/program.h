@@ -34,6 +34,7 @@ struct program {
 	struct pace pace;		/* recent leak pace (replace_pace) */
 	bool reuseport_checked;		/* program_check_reuseport looked */
 	unsigned long seq;		/* the order it joined the pool */
+	struct event_pool *events;	/* a listener pool's, or NULL */
 };
 
 /* Every program, in priority order. */

@@ -27,6 +27,7 @@
 #include "log.h"
 #include "parse.h"
 #include "program.h"
+#include "events.h"
 #include "rpc.h"
 #include "supervisor.h"
 #include "xmlrpc.h"
@@ -750,8 +751,9 @@ by_priority(struct rpc *r, size_t *n)
 		if ((p = r->dm.pool->v[i])->removing)
 			continue;
 		size_t j = k++;
-		for (; j > 0 && (v[j - 1]->cfg->priority > p->cfg->priority ||
-		    (v[j - 1]->cfg->priority == p->cfg->priority &&
+		for (; j > 0 && (v[j - 1]->cfg->group_priority >
+		    p->cfg->group_priority ||
+		    (v[j - 1]->cfg->group_priority == p->cfg->group_priority &&
 		    v[j - 1]->seq > p->seq)); j--)
 			v[j] = v[j - 1];
 		v[j] = p;
@@ -1219,14 +1221,11 @@ m_remote_comm_event(struct rpc *r, const struct method *m,
 	const char *type, *data;
 
 	(void)m;
-	(void)r;
 	if (!params_check(o, p, 2, 2) || (type = param_string(o, p, 0)) == NULL ||
 	    (data = param_string(o, p, 1)) == NULL)
 		return;
-	/* No event listeners: the event reaches no one, as in a supervisord
-	 * without [eventlistener:x]. */
-	log_info("rpc", "REMOTE_COMMUNICATION event of type %.64s (%zu bytes)",
-	    type, strlen(data));
+	events_emit(r->dm.sv->events, EVENT_REMOTE_COMMUNICATION,
+	    "type:%s\n%s", type, data);
 	o->value = xr_bool(true);
 }
 

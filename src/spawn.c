@@ -229,7 +229,7 @@ child(void *arg)
 		close(fd);
 	}
 	if ((null = open("/dev/null", O_RDWR)) < 0 ||
-	    dup2(null, 0) < 0 ||
+	    dup2(r->stdin_fd >= 0 ? r->stdin_fd : null, 0) < 0 ||
 	    dup2(r->stdout_fd >= 0 ? r->stdout_fd : null, 1) < 0 ||
 	    dup2(r->stderr_fd >= 0 ? r->stderr_fd : null, 2) < 0)
 		child_fail(errfd, STAGE_STDIO);
@@ -359,7 +359,7 @@ start_child(const struct spawn_request *r, bool sibling,
  * it cannot be had, leashd forks directly.
  */
 enum { OP_SPAWN = 1, OP_THRESHOLD = 2 };
-#define WIRE_FDS 66		/* 64 listening sockets, stdout, stderr */
+#define WIRE_FDS 67		/* 64 listening sockets, stdin, stdout, stderr */
 #define WIRE_MAX (1 << 20)
 
 struct wire_spawn {
@@ -367,7 +367,7 @@ struct wire_spawn {
 	int32_t umask;
 	uint32_t uid, gid;
 	uint8_t user, directory, cgroup, pid_vars;
-	int32_t stdout_at, stderr_at;	/* index among the fds, or -1 */
+	int32_t stdin_at, stdout_at, stderr_at;	/* index among the fds, or -1 */
 	uint32_t nfds, argc, envc;
 };
 
@@ -476,7 +476,8 @@ spawner_spawn(int sock, const char *buf, size_t len, int *fds, size_t nfds)
 	    (w.cgroup && (r.cgroup_procs = wire_string(&p, end)) == NULL) ||
 	    w.argc == 0 || wire_strings(&p, end, w.argc, &argv) != 0 ||
 	    wire_strings(&p, end, w.envc, &envp) != 0 || w.nfds > nfds ||
-	    w.stdout_at >= (int32_t)nfds || w.stderr_at >= (int32_t)nfds)
+	    w.stdin_at >= (int32_t)nfds || w.stdout_at >= (int32_t)nfds ||
+	    w.stderr_at >= (int32_t)nfds)
 		goto reply;
 	r.argv = argv;
 	r.envp = envp;
@@ -486,6 +487,7 @@ spawner_spawn(int sock, const char *buf, size_t len, int *fds, size_t nfds)
 	r.pid_vars = w.pid_vars;
 	r.fds = fds;
 	r.nfds = w.nfds;
+	r.stdin_fd = w.stdin_at >= 0 ? fds[w.stdin_at] : -1;
 	r.stdout_fd = w.stdout_at >= 0 ? fds[w.stdout_at] : -1;
 	r.stderr_fd = w.stderr_at >= 0 ? fds[w.stderr_at] : -1;
 	reply.pid = start_child(&r, true, &reply.f);
@@ -705,7 +707,8 @@ spawner_request(const struct spawn_request *r)
 	struct wire_spawn w = { .op = OP_SPAWN, .umask = r->umask,
 	    .uid = r->uid, .gid = r->gid, .user = r->user != NULL,
 	    .directory = r->directory != NULL, .cgroup = r->cgroup_procs != NULL,
-	    .pid_vars = r->pid_vars, .stdout_at = -1, .stderr_at = -1 };
+	    .pid_vars = r->pid_vars, .stdin_at = -1, .stdout_at = -1,
+	    .stderr_at = -1 };
 	int fds[WIRE_FDS];
 	size_t nfds = 0;
 	struct buf b = { 0 };
@@ -716,6 +719,10 @@ spawner_request(const struct spawn_request *r)
 	for (size_t i = 0; i < r->nfds; i++)
 		fds[nfds++] = r->fds[i];
 	w.nfds = (uint32_t)r->nfds;
+	if (r->stdin_fd >= 0) {
+		w.stdin_at = (int32_t)nfds;
+		fds[nfds++] = r->stdin_fd;
+	}
 	if (r->stdout_fd >= 0) {
 		w.stdout_at = (int32_t)nfds;
 		fds[nfds++] = r->stdout_fd;

@@ -24,7 +24,8 @@ struct spawn_request {
 	const int *fds;		/* passed as 3, 4, ... (LISTEN_FDS) */
 	size_t nfds;
 	bool pid_vars;		/* LISTEN_PID=, WATCHDOG_PID= get the child's pid */
-	int stdout_fd;		/* child's ends; -1 for /dev/null */
+	int stdin_fd;		/* child's ends; -1 for /dev/null */
+	int stdout_fd;
 	int stderr_fd;
 };
 

@@ -67,6 +67,7 @@ struct supervisor {
 	struct listeners listeners;	/* [socket:NAME] */
 	char notify_socket[108];	/* NOTIFY_SOCKET for workers, or "" */
 
+	struct events *events;		/* supervisord's events, or NULL */
 	unsigned long memory_restarts;	/* memory and memory_max, ever */
 	bool changed;			/* the loop should look at the pool */
 };

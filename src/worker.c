@@ -12,6 +12,7 @@
 #include "parse.h"
 #include "supervisor.h"
 #include "util.h"
+#include "events.h"
 #include "worker.h"
 
 #define TREE_POLL_INTERVAL 0.05	/* checking that a stopped tree is gone */
@@ -162,14 +163,61 @@ worker_next_on_exit(const struct program_config *cfg, enum worker_state s,
 
 /* The transitions' shared steps. */
 
+/* supervisord's PROCESS_STATE_* event, with its fields for the state. */
+static void
+worker_state_event(struct worker *w, enum worker_state from)
+{
+	static const enum event_type types[] = {
+		[WORKER_STOPPED] = EVENT_PROCESS_STATE_STOPPED,
+		[WORKER_STARTING] = EVENT_PROCESS_STATE_STARTING,
+		[WORKER_RUNNING] = EVENT_PROCESS_STATE_RUNNING,
+		[WORKER_BACKOFF] = EVENT_PROCESS_STATE_BACKOFF,
+		[WORKER_STOPPING] = EVENT_PROCESS_STATE_STOPPING,
+		[WORKER_EXITED] = EVENT_PROCESS_STATE_EXITED,
+		[WORKER_FATAL] = EVENT_PROCESS_STATE_FATAL,
+	};
+	enum event_type t = types[w->state];
+	char extra[64] = "";
+
+	if (!events_wanted(w->sv->events, t))
+		return;
+	switch (w->state) {
+	case WORKER_STARTING:
+	case WORKER_BACKOFF:
+		snprintf(extra, sizeof(extra), " tries:%ld", w->backoff);
+		break;
+	case WORKER_EXITED:
+		snprintf(extra, sizeof(extra), " expected:%d pid:%d",
+		    exited_as_expected(w->spec.cfg, w->last_status),
+		    (int)w->last_pid);
+		break;
+	case WORKER_RUNNING:
+	case WORKER_STOPPING:
+	case WORKER_STOPPED:
+		snprintf(extra, sizeof(extra), " pid:%d", (int)w->last_pid);
+		break;
+	default:
+		break;
+	}
+	events_emit(w->sv->events, t, "processname:%s groupname:%s "
+	    "from_state:%s%s", w->spec.pc->name, w->spec.cfg->group,
+	    state_names[from], extra);
+}
+
 static void
 worker_set_state(struct worker *w, enum worker_state s)
 {
+	enum worker_state from = w->state;
+
 	if (w->state == s)
 		return;
 	log_info("program", "%s %s -> %s", w->fullname, state_names[w->state],
 	    state_names[s]);
 	w->state = s;
+	worker_state_event(w, from);
+	/* A listener that was READY before it counted as RUNNING. */
+	if (s == WORKER_RUNNING && w->spec.cfg->listener)
+		events_dispatch(w->sv->events);
 	supervisor_changed(w->sv);
 }
 
