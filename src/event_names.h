@@ -29,11 +29,11 @@ enum event_type {
 	EVENT_TICK_3600,
 	EVENT_PROCESS_GROUP_ADDED,
 	EVENT_PROCESS_GROUP_REMOVED,
-	/* leash's: a worker over its memory limit is being replaced, its
-	 * replacement took over, a replacement failed. */
-	EVENT_LEASH_MEMORY_REPLACE_STARTED,
-	EVENT_LEASH_MEMORY_REPLACE_DONE,
-	EVENT_LEASH_MEMORY_REPLACE_FAILED,
+	/* leash's drain-then-replace (over a memory limit, or a reload):
+	 * the replacement is starting, it took over, it failed. */
+	EVENT_LEASH_REPLACE_STARTING,
+	EVENT_LEASH_REPLACE_DONE,
+	EVENT_LEASH_REPLACE_FAILED,
 	EVENT_TYPE_MAX
 };
 

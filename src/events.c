@@ -507,7 +507,11 @@ capture(struct events *bus, struct output *o, struct instance *in,
 			/* Hold back what may be the start of a marker. */
 			size_t hold = mlen - 1 < o->pending.n ? mlen - 1 :
 			    o->pending.n;
-			size_t take = o->pending.n - hold;
+			size_t take;
+			while (hold > 0 && memcmp(o->pending.p + o->pending.n -
+			    hold, marker, hold) != 0)
+				hold--;
+			take = o->pending.n - hold;
 			if (o->capturing)
 				buf_append(&o->capture, o->pending.p, take);
 			else

@@ -415,11 +415,25 @@ replace_backoff(struct worker *w)
 	replace_set_state(r, w->fullname, REPLACE_BACKOFF);
 }
 
+/* leash's own events: LEASH_REPLACE_STARTING, _DONE, _FAILED. */
+static void
+replace_event(struct worker *w, enum event_type t, pid_t pid, const char *more)
+{
+	if (!events_wanted(w->sv->events, t))
+		return;
+	events_emit(w->sv->events, t, "processname:%s groupname:%s pid:%d "
+	    "reason:%s%s", w->spec.pc->name, w->spec.cfg->group, (int)pid,
+	    restart_reason_name(w->rep.reason), more);
+}
+
 static void
 replace_failed(struct worker *w, const char *why)
 {
 	struct replace *r = &w->rep;
+	char more[512];
 
+	snprintf(more, sizeof(more), "\n%s", why);
+	replace_event(w, EVENT_LEASH_REPLACE_FAILED, worker_pid(w), more);
 	replace_backoff(w);
 	log_warnx("program", "%s: replacement failed (%s); pid %d keeps "
 	    "serving, next attempt in %.0f s", w->fullname, why,
@@ -441,6 +455,10 @@ replace_begin(struct worker *w, enum restart_reason reason)
 	    "replacement first", w->fullname, (int)w->main->pid,
 	    restart_reason_name(reason));
 	r->reason = reason;
+	snprintf(err, sizeof(err), " memory:%llu limit:%llu",
+	    (unsigned long long)w->main->mem.current, (unsigned long long)
+	    program_config_nearest_limit(w->spec.cfg));
+	replace_event(w, EVENT_LEASH_REPLACE_STARTING, w->main->pid, err);
 	r->candidate = instance_spawn(w->sv, &w->spec, ROLE_CANDIDATE,
 	    worker_hook, w, err, sizeof(err));
 	if (r->candidate == NULL) {
@@ -502,6 +520,8 @@ replace_ready(struct worker *w)
 	worker_count(w, r->reason);
 	log_info("program", "%s: replacement pid %d is ready (%s)", w->fullname,
 	    (int)c->pid, restart_reason_name(r->reason));
+	snprintf(why, sizeof(why), " old_pid:%d", old ? (int)old->pid : 0);
+	replace_event(w, EVENT_LEASH_REPLACE_DONE, c->pid, why);
 	if (t == TAKEOVER_GUARDED) {
 		replace_backoff(w);
 		r->footprint_over = true;
