@@ -9,6 +9,7 @@
 
 #include "confdump.h"
 #include "config.h"
+#include "event_names.h"
 #include "log.h"
 #include "parse.h"
 #include "util.h"
@@ -76,7 +77,9 @@ put_logfile(struct buf *b, const char *stream, const struct logfile_config *lf,
 	char k[48];
 
 	snprintf(k, sizeof(k), "%s_logfile", stream);
-	put_str(b, k, lf->journal ? "syslog" : lf->path, first);
+	put_str(b, k, lf->journal ? NULL : lf->path, first);
+	snprintf(k, sizeof(k), "%s_syslog", stream);
+	put_bool(b, k, lf->journal, first);
 	snprintf(k, sizeof(k), "%s_logfile_maxbytes", stream);
 	put_num(b, k, (double)lf->maxbytes, first);
 	snprintf(k, sizeof(k), "%s_logfile_backups", stream);
@@ -126,6 +129,13 @@ dump_process(struct buf *b, const struct program_config *p,
 	put_bool(b, "redirect_stderr", p->redirect_stderr, &f);
 	put_logfile(b, "stdout", &pc->out, &f);
 	put_logfile(b, "stderr", &pc->err, &f);
+	put_num(b, "stdout_capture_maxbytes", (double)p->stdout_capture_maxbytes,
+	    &f);
+	put_num(b, "stderr_capture_maxbytes", (double)p->stderr_capture_maxbytes,
+	    &f);
+	put_bool(b, "stdout_events_enabled", p->stdout_events_enabled, &f);
+	put_bool(b, "stderr_events_enabled", p->stderr_events_enabled, &f);
+	put_str(b, "serverurl", p->serverurl, &f);
 	buf_putc(b, '}');
 }
 
@@ -139,8 +149,24 @@ dump_group(struct buf *b, const struct config *c, size_t i)
 
 	buf_putc(b, '{');
 	put_str(b, "name", p->group, &f);
-	put_str(b, "kind", "program", &f);
+	put_str(b, "kind", p->listener ? "eventlistener" : "program", &f);
 	put_num(b, "priority", p->group_priority, &f);
+	if (p->listener) {
+		bool fe = true;
+		key(b, "events", &f);
+		buf_putc(b, '[');
+		for (int t = 0; t < EVENT_TYPE_MAX; t++) {
+			if (!(p->events & EVENT_BIT(t)))
+				continue;
+			buf_puts(b, fe ? "" : ",");
+			fe = false;
+			buf_json_string(b, event_type_name(t));
+		}
+		buf_putc(b, ']');
+		put_num(b, "buffer_size", p->buffer_size, &f);
+		put_str(b, "result_handler", p->result_handler ? p->result_handler :
+		    "supervisor.dispatchers:default_handler", &f);
+	}
 	key(b, "processes", &f);
 	buf_putc(b, '[');
 	for (j = i; j < c->nprograms && strcmp(c->programs[j]->group,

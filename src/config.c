@@ -492,8 +492,12 @@ loader_read_file(struct loader *l, const char *path, int depth,
 		    (e = section_get(s, "include")) != NULL) {
 			e->used = true;
 			loader_include(l, s->file, e, depth);
-		} else if (strcmp(s->name, "include") == 0 &&
-		    (e = section_get(s, "files")) != NULL) {
+		} else if (strcmp(s->name, "include") == 0) {
+			if ((e = section_get(s, "files")) == NULL) {
+				diag_error(l->diag, s->file, s->line, "[include] "
+				    "files: missing (the files to include)");
+				continue;
+			}
 			e->used = true;
 			loader_include(l, s->file, e, depth);
 		}
@@ -576,6 +580,8 @@ static const struct key_def program_keys[] = {
 	{ "serverurl", KEY_STRING, P(serverurl), NULL, 0, 0, false, false },
 	{ "stdout_capture_maxbytes", KEY_SIZE, P(stdout_capture_maxbytes), "0", 0, 0, false, false },
 	{ "stderr_capture_maxbytes", KEY_SIZE, P(stderr_capture_maxbytes), "0", 0, 0, false, false },
+	{ "stdout_syslog", KEY_BOOL, P(stdout_syslog), "false", 0, 0, false, false },
+	{ "stderr_syslog", KEY_BOOL, P(stderr_syslog), "false", 0, 0, false, false },
 	{ "stdout_events_enabled", KEY_BOOL, P(stdout_events_enabled), "false", 0, 0, false, false },
 	{ "stderr_events_enabled", KEY_BOOL, P(stderr_events_enabled), "false", 0, 0, false, false },
 	{ "events", KEY_EVENTS, P(events), NULL, 0, 0, false, true },
@@ -898,6 +904,27 @@ duplicate_name(const struct program_config *p)
 	return dup;
 }
 
+/*
+ * stdout_syslog = true: the output goes to the journal (which forwards to
+ * syslog) when no file is named; leash does not write both.
+ */
+static const char *
+syslog_value(struct config_diag *d, struct section *s, const char *stream,
+    bool syslog, const char *value, bool say)
+{
+	if (!syslog)
+		return value;
+	if (strcasecmp(value, "AUTO") == 0 || strcasecmp(value, "NONE") == 0 ||
+	    strcasecmp(value, "off") == 0 || strcasecmp(value, "syslog") == 0)
+		return "journal";
+	if (say)
+		diag_warning(d, s->file, key_line(s, stream[3] == 'o' ?
+		    "stdout_syslog" : "stderr_syslog"), "[%s] %s_syslog: leash "
+		    "writes output to a file or to the journal, not both: it "
+		    "goes to %s only", s->name, stream, value);
+	return value;
+}
+
 /* [supervisord] environment= under a process's own, as supervisord
  * merges them. */
 static void
@@ -985,12 +1012,14 @@ program_expand(struct config_diag *d, struct section *s,
 		pc->out.backups = p->stdout_logfile_backups;
 		pc->err.maxbytes = p->stderr_logfile_maxbytes;
 		pc->err.backups = p->stderr_logfile_backups;
-		if (logfile_resolve(d, s, "stdout_logfile", p->stdout_logfile,
-		    &x, c->childlogdir, pc->name, "stdout", &pc->out) != 0)
+		if (logfile_resolve(d, s, "stdout_logfile", syslog_value(d, s,
+		    "stdout", p->stdout_syslog, p->stdout_logfile, i == 0), &x,
+		    c->childlogdir, pc->name, "stdout", &pc->out) != 0)
 			errors++;
 		if (!p->redirect_stderr && logfile_resolve(d, s, "stderr_logfile",
-		    p->stderr_logfile, &x, c->childlogdir, pc->name, "stderr",
-		    &pc->err) != 0)
+		    syslog_value(d, s, "stderr", p->stderr_syslog,
+		    p->stderr_logfile, i == 0), &x, c->childlogdir, pc->name,
+		    "stderr", &pc->err) != 0)
 			errors++;
 	}
 	expand_done(&x);
@@ -1413,6 +1442,31 @@ valid_program_name(const char *n)
 	return true;
 }
 
+/* Every value of s expanded in place (%(here)s, %(ENV_X)s), as supervisord
+ * expands its server sections.  Returns the number of errors. */
+static int
+section_expand(struct config_diag *d, struct section *s, const struct config *c)
+{
+	struct expand_ctx x;
+	int errors = 0;
+	char *v;
+
+	expand_init(&x, NULL, s->file, c->environment);
+	for (size_t i = 0; i < s->nentries; i++) {
+		struct entry *e = &s->entries[i];
+		if (strchr(e->value, '%') == NULL)
+			continue;
+		if ((v = expand_or_error(d, s, e->key, e->value, &x)) == NULL) {
+			errors++;
+			continue;
+		}
+		free(e->value);
+		e->value = v;
+	}
+	expand_done(&x);
+	return errors;
+}
+
 /* [socket:NAME]: listen (required), backlog, mode, owner. */
 static void
 socket_section_load(struct config_diag *d, struct section *s, struct config *c)
@@ -1428,6 +1482,8 @@ socket_section_load(struct config_diag *d, struct section *s, struct config *c)
 		    "socket name", s->name, name);
 		return;
 	}
+	if (section_expand(d, s, c) != 0)
+		return;
 	if ((sc = (struct socket_config *)config_find_socket(c, name)) != NULL) {
 		diag_error(d, s->file, s->line, "[%s]: duplicate socket (first "
 		    "defined at %s:%d)", s->name, sc->file, sc->line);
@@ -1485,6 +1541,42 @@ socket_section_load(struct config_diag *d, struct section *s, struct config *c)
 	c->sockets[c->nsockets++] = sc;
 }
 
+/* "a/./b/../c" as "a/c", as Python's os.path.normpath (supervisord's
+ * normalize_path for socket files).  Returns a new string. */
+static char *
+path_normalize(const char *path)
+{
+	char *copy = xstrdup(path), *tok, *save = NULL;
+	struct strv parts = { 0 };
+	struct buf b = { 0 };
+
+	for (tok = strtok_r(copy, "/", &save); tok != NULL;
+	    tok = strtok_r(NULL, "/", &save)) {
+		if (strcmp(tok, ".") == 0)
+			continue;
+		if (strcmp(tok, "..") == 0 && parts.n > 0 &&
+		    strcmp(parts.v[parts.n - 1], "..") != 0) {
+			free(parts.v[--parts.n]);
+			parts.v[parts.n] = NULL;
+			continue;
+		}
+		if (strcmp(tok, "..") == 0 && path[0] == '/')
+			continue;
+		strv_push(&parts, xstrdup(tok));
+	}
+	if (path[0] == '/')
+		buf_putc(&b, '/');
+	for (size_t i = 0; i < parts.n; i++) {
+		buf_puts(&b, i ? "/" : "");
+		buf_puts(&b, parts.v[i]);
+	}
+	if (b.n == 0)
+		buf_putc(&b, '.');
+	strv_free(&parts);
+	free(copy);
+	return buf_take(&b);
+}
+
 /* Where only this machine can connect. */
 static bool
 loopback_host(const char *h, size_t n)
@@ -1509,6 +1601,8 @@ rpc_section_load(struct config_diag *d, struct section *s, struct config *c,
 	int errors = 0, mode = 0700;
 	size_t hostlen;
 
+	if (section_expand(d, s, c) != 0)
+		return;
 	for (size_t i = 0; i < c->nrpc; i++) {
 		if (strcmp(c->rpc[i]->sock.name, s->name) == 0) {
 			diag_error(d, s->file, s->line, "[%s]: duplicate section "
@@ -1541,12 +1635,6 @@ rpc_section_load(struct config_diag *d, struct section *s, struct config *c,
 			free(rc->username);
 			rc->username = xstrdup(e->value);
 		} else if (strcasecmp(e->key, "password") == 0) {
-			if (strncmp(e->value, "{SHA}", 5) == 0) {
-				diag_error(d, s->file, e->line, "[%s] password: "
-				    "{SHA} hashes are not supported; give the "
-				    "password itself", s->name);
-				errors++;
-			}
 			free(rc->password);
 			rc->password = xstrdup(e->value);
 		} else
@@ -1568,8 +1656,10 @@ rpc_section_load(struct config_diag *d, struct section *s, struct config *c,
 		return;
 	}
 	if (!inet) {
+		char *norm = path_normalize(where);
 		rc->sock.mode = mode;
-		rc->sock.listen = xasprintf("unix:%s", where);
+		rc->sock.listen = xasprintf("unix:%s", norm);
+		free(norm);
 	} else {
 		/* supervisord's "PORT", ":PORT", "*:PORT", "HOST:PORT". */
 		const char *colon = strrchr(where, ':');

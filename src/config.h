@@ -94,6 +94,7 @@ struct program_config {
 	 * (0: off), PROCESS_LOG for every read. */
 	uint64_t stdout_capture_maxbytes, stderr_capture_maxbytes;
 	bool stdout_events_enabled, stderr_events_enabled;
+	bool stdout_syslog, stderr_syslog;	/* to the journal (syslog) */
 	/* [eventlistener:NAME]: a pool of listeners. */
 	bool listener;
 	uint64_t events;	/* bit set of enum event_type */

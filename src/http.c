@@ -14,6 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <nettle/sha1.h>
+
 #include "config.h"
 #include "http.h"
 #include "log.h"
@@ -285,6 +287,25 @@ secret_equal(const char *a, const char *b)
 	return d == 0;
 }
 
+/* The password given against the one configured: as written, or
+ * supervisord's "{SHA}" and the SHA-1 of the password in hex. */
+static bool
+password_matches(const char *given, const char *configured)
+{
+	uint8_t digest[SHA1_DIGEST_SIZE];
+	char hex[2 * SHA1_DIGEST_SIZE + 1];
+	struct sha1_ctx ctx;
+
+	if (strncmp(configured, "{SHA}", 5) != 0)
+		return secret_equal(given, configured);
+	sha1_init(&ctx);
+	sha1_update(&ctx, strlen(given), (const uint8_t *)given);
+	sha1_digest(&ctx, sizeof(digest), digest);
+	for (size_t i = 0; i < sizeof(digest); i++)
+		snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+	return secret_equal(hex, configured + 5);
+}
+
 static bool
 request_authorized(struct http_server *s, struct MHD_Connection *conn)
 {
@@ -296,7 +317,7 @@ request_authorized(struct http_server *s, struct MHD_Connection *conn)
 	if ((user = mhd.basic_auth_get_username_password(conn, &pass)) == NULL)
 		return false;
 	ok = secret_equal(user, s->username) && pass != NULL &&
-	    secret_equal(pass, s->password);
+	    password_matches(pass, s->password);
 	mhd.free(user);
 	if (pass != NULL)
 		mhd.free(pass);
