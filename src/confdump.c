@@ -139,6 +139,25 @@ dump_process(struct buf *b, const struct program_config *p,
 	buf_putc(b, '}');
 }
 
+/* [fcgi-program:x]'s socket, as supervisord writes its URL. */
+static void
+dump_fcgi_socket(struct buf *b, const struct config *c,
+    const struct program_config *p, bool *f)
+{
+	const struct socket_config *sc = config_find_socket(c, p->socket_names[0]);
+	char *url;
+
+	if (sc == NULL)
+		return;
+	url = strncmp(sc->listen, "unix:", 5) == 0 ? xasprintf("unix://%s",
+	    sc->listen + 5) : xasprintf("tcp://%s", sc->listen + 4);
+	put_str(b, "socket", url, f);
+	free(url);
+	put_str(b, "socket_owner", sc->owner, f);
+	put_umask(b, "socket_mode", sc->mode, f);
+	put_num(b, "socket_backlog", sc->backlog, f);
+}
+
 /* The programs of one group, from index i on (they sort together). */
 static size_t
 dump_group(struct buf *b, const struct config *c, size_t i)
@@ -149,7 +168,8 @@ dump_group(struct buf *b, const struct config *c, size_t i)
 
 	buf_putc(b, '{');
 	put_str(b, "name", p->group, &f);
-	put_str(b, "kind", p->listener ? "eventlistener" : "program", &f);
+	put_str(b, "kind", p->listener ? "eventlistener" : p->fcgi ?
+	    "fcgi-program" : "program", &f);
 	put_num(b, "priority", p->group_priority, &f);
 	if (p->listener) {
 		bool fe = true;
@@ -167,6 +187,8 @@ dump_group(struct buf *b, const struct config *c, size_t i)
 		put_str(b, "result_handler", p->result_handler ? p->result_handler :
 		    "supervisor.dispatchers:default_handler", &f);
 	}
+	if (p->fcgi)
+		dump_fcgi_socket(b, c, p, &f);
 	key(b, "processes", &f);
 	buf_putc(b, '[');
 	for (j = i; j < c->nprograms && strcmp(c->programs[j]->group,

@@ -1123,6 +1123,7 @@ program_load(struct config_diag *d, struct section *s, const char *name,
 	p->line = s->line;
 	p->umask = -1;
 	p->listener = strncmp(s->name, "eventlistener:", 14) == 0;
+	p->fcgi = strncmp(s->name, "fcgi-program:", 13) == 0;
 	expand_init(&x, p, s->file, c->environment);
 	for (size_t i = 0; i < nitems(program_keys); i++) {
 		k = &program_keys[i];
@@ -1442,10 +1443,12 @@ valid_program_name(const char *n)
 	return true;
 }
 
-/* Every value of s expanded in place (%(here)s, %(ENV_X)s), as supervisord
- * expands its server sections.  Returns the number of errors. */
+/* Every value of s (with prefix: of the keys that start with it) expanded
+ * in place (%(here)s, %(ENV_X)s), as supervisord expands its server
+ * sections.  Returns the number of errors. */
 static int
-section_expand(struct config_diag *d, struct section *s, const struct config *c)
+section_expand(struct config_diag *d, struct section *s, const struct config *c,
+    const char *prefix)
 {
 	struct expand_ctx x;
 	int errors = 0;
@@ -1454,7 +1457,8 @@ section_expand(struct config_diag *d, struct section *s, const struct config *c)
 	expand_init(&x, NULL, s->file, c->environment);
 	for (size_t i = 0; i < s->nentries; i++) {
 		struct entry *e = &s->entries[i];
-		if (strchr(e->value, '%') == NULL)
+		if (strchr(e->value, '%') == NULL || (prefix != NULL &&
+		    strncmp(e->key, prefix, strlen(prefix)) != 0))
 			continue;
 		if ((v = expand_or_error(d, s, e->key, e->value, &x)) == NULL) {
 			errors++;
@@ -1482,7 +1486,7 @@ socket_section_load(struct config_diag *d, struct section *s, struct config *c)
 		    "socket name", s->name, name);
 		return;
 	}
-	if (section_expand(d, s, c) != 0)
+	if (section_expand(d, s, c, NULL) != 0)
 		return;
 	if ((sc = (struct socket_config *)config_find_socket(c, name)) != NULL) {
 		diag_error(d, s->file, s->line, "[%s]: duplicate socket (first "
@@ -1601,7 +1605,7 @@ rpc_section_load(struct config_diag *d, struct section *s, struct config *c,
 	int errors = 0, mode = 0700;
 	size_t hostlen;
 
-	if (section_expand(d, s, c) != 0)
+	if (section_expand(d, s, c, NULL) != 0)
 		return;
 	for (size_t i = 0; i < c->nrpc; i++) {
 		if (strcmp(c->rpc[i]->sock.name, s->name) == 0) {
@@ -1675,6 +1679,83 @@ rpc_section_load(struct config_diag *d, struct section *s, struct config *c,
 	c->rpc[c->nrpc++] = rc;
 }
 
+/*
+ * [fcgi-program:NAME]'s socket (tcp://HOST:PORT or unix:///PATH, with
+ * socket_owner, socket_mode and socket_backlog) is bound by leashd like a
+ * [socket:] of its own, named "fcgi-program:NAME", and passed as stdin.
+ */
+static int
+fcgi_socket_load(struct config_diag *d, struct section *s, struct config *c,
+    const char *name)
+{
+	struct socket_config *sc;
+	struct entry *e;
+	const char *v, *why;
+	long n;
+	int errors = 0;
+
+	if (section_expand(d, s, c, "socket") != 0)
+		return -1;
+	sc = xcalloc(1, sizeof(*sc));
+	sc->name = xasprintf("fcgi-program:%s", name);
+	sc->file = xstrdup(s->file);
+	sc->line = s->line;
+	sc->backlog = 1024;
+	sc->mode = -1;
+	if ((e = section_get(s, "socket")) == NULL) {
+		diag_error(d, s->file, s->line, "[%s] socket: missing (tcp://HOST:"
+		    "PORT or unix:///PATH)", s->name);
+		errors++;
+	} else if (e->used = true, v = e->value, strncmp(v, "tcp://", 6) == 0 &&
+	    strchr(v + 6, ':') != NULL)
+		sc->listen = xasprintf("tcp:%s", v + 6);
+	else if (strncmp(v, "unix://", 7) == 0 && v[7] == '/') {
+		char *norm = path_normalize(v + 7);
+		sc->listen = xasprintf("unix:%s", norm);
+		sc->mode = 0700;	/* supervisord's default */
+		free(norm);
+	} else {
+		diag_error(d, s->file, e->line, "[%s] socket: \"%s\": expected "
+		    "tcp://HOST:PORT or unix:///PATH", s->name, v);
+		errors++;
+	}
+	if ((e = section_get(s, "socket_backlog")) != NULL) {
+		e->used = true;
+		if (parse_int(e->value, 1, 65535, &n, &why) != 0) {
+			diag_error(d, s->file, e->line, "[%s] socket_backlog: "
+			    "\"%s\": %s", s->name, e->value, why);
+			errors++;
+		} else
+			sc->backlog = n;
+	}
+	if ((e = section_get(s, "socket_mode")) != NULL) {
+		e->used = true;
+		if (parse_umask(e->value, &sc->mode, &why) != 0) {
+			diag_error(d, s->file, e->line, "[%s] socket_mode: \"%s\": "
+			    "an octal mode such as 0660", s->name, e->value);
+			errors++;
+		}
+	}
+	if ((e = section_get(s, "socket_owner")) != NULL) {
+		e->used = true;
+		sc->owner = xstrdup(e->value);
+	}
+	if ((section_get(s, "socket_owner") != NULL ||
+	    section_get(s, "socket_mode") != NULL) && sc->listen != NULL &&
+	    strncmp(sc->listen, "unix:", 5) != 0) {
+		diag_error(d, s->file, s->line, "[%s]: socket_owner and "
+		    "socket_mode are for a UNIX socket only", s->name);
+		errors++;
+	}
+	if (errors != 0) {
+		socket_config_free(sc);
+		return -1;
+	}
+	c->sockets = xrealloc(c->sockets, (c->nsockets + 1) * sizeof(*c->sockets));
+	c->sockets[c->nsockets++] = sc;
+	return 0;
+}
+
 /* sockets = a,b: each must be a [socket:NAME]. */
 static int
 program_sockets(struct config_diag *d, struct section *s,
@@ -1737,8 +1818,10 @@ known_section(const char *name)
 	for (size_t i = 0; i < nitems(names); i++)
 		if (strcmp(name, names[i]) == 0)
 			return true;
+	/* ctlplugin: supervisorctl's plugins */
 	return strncmp(name, "socket:", 7) == 0 ||
-	    strncmp(name, "group:", 6) == 0;
+	    strncmp(name, "group:", 6) == 0 ||
+	    strncmp(name, "ctlplugin:", 10) == 0;
 }
 
 /*
@@ -1814,7 +1897,7 @@ config_load_settings(const char *path, char *const *settings,
 	struct config *c = xcalloc(1, sizeof(*c));
 	struct program_config *p;
 	struct group_def *groups = NULL;
-	size_t ngroups = 0, unsupported = 0;
+	size_t ngroups = 0;
 	struct section *s;
 	const char *name;
 
@@ -1851,9 +1934,12 @@ config_load_settings(const char *path, char *const *settings,
 	for (size_t i = 0; i < ngroups; i++) {
 		for (char **g = groups[i].programs; *g != NULL; g++) {
 			char *sect = xasprintf("program:%s", *g);
+			char *fcgi = xasprintf("fcgi-program:%s", *g);
 			bool found = false;
 			for (size_t j = 0; j < l.nsections && !found; j++)
-				found = strcmp(l.sections[j]->name, sect) == 0;
+				found = strcmp(l.sections[j]->name, sect) == 0 ||
+				    strcmp(l.sections[j]->name, fcgi) == 0;
+			free(fcgi);
 			if (!found)
 				diag_error(diag, c->file, 0, "[group:%s] programs: "
 				    "no [program:%s] section", groups[i].name, *g);
@@ -1868,14 +1954,8 @@ config_load_settings(const char *path, char *const *settings,
 		s = l.sections[i];
 		if (known_section(s->name))
 			continue;
-		if (strncmp(s->name, "fcgi-program:", 13) == 0) {
-			diag_warning(diag, s->file, s->line, "[%s]: FastCGI "
-			    "programs are not supported: its processes will not "
-			    "run", s->name);
-			unsupported++;
-			continue;
-		}
 		if (strncmp(s->name, "program:", 8) != 0 &&
+		    strncmp(s->name, "fcgi-program:", 13) != 0 &&
 		    strncmp(s->name, "eventlistener:", 14) != 0) {
 			diag_warning(diag, s->file, s->line,
 			    "[%s]: section not used by leash, ignored", s->name);
@@ -1895,10 +1975,16 @@ config_load_settings(const char *path, char *const *settings,
 			    "':', '/' or '*')", s->name, name);
 			continue;
 		}
+		if (strncmp(s->name, "fcgi-program:", 13) == 0 &&
+		    fcgi_socket_load(diag, s, c, name) != 0)
+			continue;
 		if ((p = program_load(diag, s, name, group_of(groups, ngroups,
 		    name), c)) == NULL)
 			continue;
-		if (program_sockets(diag, s, p, c) != 0) {
+		if (p->fcgi) {
+			p->socket_names = xcalloc(2, sizeof(char *));
+			p->socket_names[0] = xasprintf("fcgi-program:%s", name);
+		} else if (program_sockets(diag, s, p, c) != 0) {
 			program_config_free(p);
 			continue;
 		}
@@ -1906,9 +1992,6 @@ config_load_settings(const char *path, char *const *settings,
 		    (c->nprograms + 1) * sizeof(*c->programs));
 		c->programs[c->nprograms++] = p;
 	}
-	if (c->nprograms == 0 && unsupported > 0)
-		diag_error(diag, c->file, 0, "no program would run: every one "
-		    "is of a kind leash does not support");
 	if (c->nprograms > 1)
 		qsort(c->programs, c->nprograms, sizeof(*c->programs),
 		    program_cmp);

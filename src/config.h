@@ -101,6 +101,7 @@ struct program_config {
 	long buffer_size;	/* events kept for the pool, at most */
 	char *result_handler;	/* only supervisord's default */
 	char **socket_names;	/* [socket:NAME]s passed as fds 3... */
+	bool fcgi;		/* [fcgi-program:NAME]: its socket on stdin */
 
 	struct process_config *procs;	/* numprocs of them */
 };

@@ -371,7 +371,8 @@ instance_env(struct instance *in, const struct passwd *pw)
 		    (unsigned long long)(cfg->watchdog_sec * 1e6)));
 		strv_push(&v, xstrdup("WATCHDOG_PID=0"));	/* set in the child */
 	}
-	if (cfg->socket_names != NULL && cfg->socket_names[0] != NULL) {
+	if (!cfg->fcgi && cfg->socket_names != NULL &&
+	    cfg->socket_names[0] != NULL) {
 		struct buf names = { 0 };
 		size_t n = 0;
 		for (char **s = cfg->socket_names; *s != NULL; s++, n++)
@@ -532,6 +533,11 @@ instance_spawn(struct supervisor *sv, struct instance_spec *spec,
 		}
 		nfds++;
 	}
+	if (cfg->fcgi && nfds == 1) {
+		/* FastCGI: the socket is the process's stdin. */
+		r.stdin_fd = fds[0];
+		nfds = 0;
+	}
 	r.fds = fds;
 	r.nfds = nfds;
 	r.pid_vars = nfds > 0 || cfg->watchdog_sec > 0;
@@ -555,7 +561,8 @@ instance_spawn(struct supervisor *sv, struct instance_spec *spec,
 		snprintf(err, errlen, "cannot make its stderr pipe: %s",
 		    strerror(errno));
 	/* A listener's stdout is its protocol, never the journal. */
-	r.stdin_fd = inp[0];
+	if (inp[0] >= 0)
+		r.stdin_fd = inp[0];
 	r.stdout_fd = jout >= 0 && inp[1] < 0 ? jout : outp[1];
 	r.stderr_fd = cfg->redirect_stderr ? r.stdout_fd :
 	    jerr >= 0 ? jerr : errp[1];

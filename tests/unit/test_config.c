@@ -1298,7 +1298,7 @@ test_warnings(void)
 	    "colour = blue\n"				/* 6 */
 	    "[supervisord]\n"				/* 7 */
 	    "logfile = /dev/null\n"			/* 8 */
-	    "[fcgi-program:foo]\n"			/* 9 */
+	    "[programme:foo]\n"			/* 9 */
 	    "[frobnicator]\n",			/* 10 */
 	    &d);
 	path = tpath("warn.ini");
@@ -1311,9 +1311,8 @@ test_warnings(void)
 	    &d, "unknown [leashd] key: warning at its line");
 	ok(!has_warning(&d, path, 7, "[supervisord]", ""),
 	    "[supervisord] is read (its logfile key too)");
-	check(has_warning(&d, path, 9, "[fcgi-program:foo]", "not supported",
-	    "will not run"), &d, "a FastCGI program: a warning that says it "
-	    "will not run");
+	check(has_warning(&d, path, 9, "[programme:foo]", "not used"), &d,
+	    "an empty unknown section: warning at its header");
 	check(has_warning(&d, path, 10, "[frobnicator]", "not used"), &d,
 	    "an empty last section: warning at its header");
 	ok(d.nwarnings == 4, "four warnings (%zu)", d.nwarnings);
