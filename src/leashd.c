@@ -699,7 +699,9 @@ signal_watch(struct leashd *d, ev_signal *w, int sig)
 int
 leashd_main(int argc, char **argv)
 {
-	struct daemon_args args;
+	/* The command line lives as long as leashd (static: every early
+	 * return keeps it reachable). */
+	static struct daemon_args args;
 	struct leashd d = { 0 };
 	struct control_daemon dm;
 	struct config_diag diag;
@@ -754,9 +756,6 @@ leashd_main(int argc, char **argv)
 	if (d.loop == NULL)
 		fatalx("leashd", "cannot initialise libev");
 	supervisor_init(&d.sv, d.loop);
-	d.sv.events = events_new(&d.sv);
-	events_set_identifier(d.sv.events, d.cfg->identifier);
-	output_set_filter(events_output);
 	signal_watch(&d, &d.sigterm, SIGTERM);
 	signal_watch(&d, &d.sigint, SIGINT);
 	signal_watch(&d, &d.sigquit, SIGQUIT);
@@ -806,6 +805,9 @@ leashd_main(int argc, char **argv)
 		log_warnx("notify", "%s: workers cannot use sd_notify", err);
 	free(notifypath);
 	free(sockpath);
+	d.sv.events = events_new(&d.sv);
+	events_set_identifier(d.sv.events, d.cfg->identifier);
+	output_set_filter(events_output);
 	systemd_init(&d.sd, &d.sv, &d.pool);
 	supervisor_cgroups(&d.sv, d.cfg->use_cgroups);
 	leashd_ensure_logdir(d.cfg);

@@ -12,9 +12,8 @@
 # listener stops leashd and every process with it.
 here=$(cd "$(dirname "$0")" && pwd) && . "$here/lib.sh"
 
-py=$(command -v supervisorctl >/dev/null &&
-    sed -n '1s/^#! *\([^ ]*\).*/\1/p' "$(command -v supervisorctl)")
-if [ -z "$py" ] || ! "$py" -c 'import supervisor.childutils' 2>/dev/null; then
+py=$(supervisor_python)
+if [ -z "$py" ]; then
 	skip "Debian's supervisor package is not installed (contrib/install-deps --tests)"
 	exit 0
 fi

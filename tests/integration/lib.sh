@@ -178,6 +178,15 @@ pids_of_token_owners() {
 	    sed -n 's|^/proc/\([0-9]*\)/environ$|\1|p'
 }
 
+# supervisor_python: the Python Debian's supervisor package is installed
+# for (a python3 earlier on PATH may not have it), or nothing.
+supervisor_python() {
+	_sp=$(command -v supervisorctl 2>/dev/null) || return 0
+	_sp=$(sed -n '1s/^#! *\([^ ]*\).*/\1/p' "$_sp")
+	[ -n "$_sp" ] && "$_sp" -c 'import supervisor.childutils' 2>/dev/null &&
+	    echo "$_sp"
+}
+
 # ---------------------------------------------------------------- leashd
 
 # start_leashd CONFIG [LOGFILE]

@@ -9,11 +9,8 @@
 # strip_ansi, -i overrides identifier, and a shutdown removes the pid file.
 here=$(cd "$(dirname "$0")" && pwd) && . "$here/lib.sh"
 
-# The Python that Debian's supervisor is installed for (a python3 earlier
-# on PATH may not have it).
-py=$(command -v supervisorctl >/dev/null &&
-    sed -n '1s/^#! *\([^ ]*\).*/\1/p' "$(command -v supervisorctl)")
-if [ -z "$py" ] || ! "$py" -c 'import supervisor.xmlrpc' 2>/dev/null; then
+py=$(supervisor_python)
+if [ -z "$py" ]; then
 	skip "Debian's supervisor package is not installed (contrib/install-deps --tests)"
 	exit 0
 fi
