@@ -12,12 +12,7 @@
 # listener stops leashd and every process with it.
 here=$(cd "$(dirname "$0")" && pwd) && . "$here/lib.sh"
 
-py=$(supervisor_python)
-if [ -z "$py" ]; then
-	skip "Debian's supervisor package is not installed (contrib/install-deps --tests)"
-	exit 0
-fi
-[ -n "$DIR" ] && [ -d "$DIR" ] || bail_out "no test directory"
+need_supervisor_python
 mkdir -p "$DIR/logs"
 
 # recorder.py FILE [reject-first]: every event as "eventname serial
@@ -40,12 +35,12 @@ while True:
     else:
         childutils.listener.ok(sys.stdout)
 EOF
-# late.py FILE GATE: READY only once GATE exists, then records.
+# late.py FILE GATE: READY only once something is written to the FIFO
+# GATE (opening it blocks until then), then records.
 cat >"$DIR/late.py" <<'EOF'
-import os, sys, time
+import sys
 from supervisor import childutils
-while not os.path.exists(sys.argv[2]):
-    time.sleep(0.05)
+open(sys.argv[2]).read()
 out = open(sys.argv[1], "a")
 while True:
     h, payload = childutils.listener.wait(sys.stdin, sys.stdout)
@@ -86,6 +81,7 @@ while True:
 EOF
 chmod +x "$DIR/sendmail"
 
+mkfifo "$DIR/late.gate"
 sock=$DIR/rpc.sock
 cat >"$DIR/events.ini" <<EOF
 [supervisord]
@@ -216,7 +212,7 @@ for i in 1 2 3 4; do
 done
 wait_for "a pool not yet ready keeps buffer_size events and says what it drops" 10 \
     log_has 'pool late event buffer overflowed, discarding event [0-9]+'
-touch "$DIR/late.gate"
+timeout 10 sh -c 'echo go >"$1"' - "$DIR/late.gate"
 wait_for "once ready it gets the newest two" 10 \
     sh -c "[ \"\$(cut -d' ' -f2- '$DIR/late' 2>/dev/null | tr '\n' ' ')\" = 'type:n|3 type:n|4 ' ]"
 

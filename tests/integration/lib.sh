@@ -178,13 +178,16 @@ pids_of_token_owners() {
 	    sed -n 's|^/proc/\([0-9]*\)/environ$|\1|p'
 }
 
-# supervisor_python: the Python Debian's supervisor package is installed
-# for (a python3 earlier on PATH may not have it), or nothing.
-supervisor_python() {
-	_sp=$(command -v supervisorctl 2>/dev/null) || return 0
-	_sp=$(sed -n '1s/^#! *\([^ ]*\).*/\1/p' "$_sp")
-	[ -n "$_sp" ] && "$_sp" -c 'import supervisor.childutils' 2>/dev/null &&
-	    echo "$_sp"
+# need_supervisor_python: sets py to the Python Debian's supervisor
+# package is installed for (a python3 earlier on PATH may not have it), or
+# skips the script when there is none.
+need_supervisor_python() {
+	py=$(command -v supervisorctl 2>/dev/null) &&
+	    py=$(sed -n '1s/^#! *\([^ ]*\).*/\1/p' "$py")
+	if [ -z "$py" ] || ! "$py" -c 'import supervisor.childutils' 2>/dev/null; then
+		skip "Debian's supervisor package is not installed (contrib/install-deps --tests)"
+		exit 0
+	fi
 }
 
 # ---------------------------------------------------------------- leashd

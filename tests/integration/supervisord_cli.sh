@@ -9,12 +9,7 @@
 # strip_ansi, -i overrides identifier, and a shutdown removes the pid file.
 here=$(cd "$(dirname "$0")" && pwd) && . "$here/lib.sh"
 
-py=$(supervisor_python)
-if [ -z "$py" ]; then
-	skip "Debian's supervisor package is not installed (contrib/install-deps --tests)"
-	exit 0
-fi
-[ -n "$DIR" ] && [ -d "$DIR" ] || bail_out "no test directory"
+need_supervisor_python
 
 mkdir -p "$DIR/bin" "$DIR/logs"
 ln -s "$LEASHD" "$DIR/bin/supervisord"
