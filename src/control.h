@@ -9,6 +9,7 @@
 
 struct program_config;
 struct control;
+struct logfile;
 struct output;
 struct pool;
 struct strv;
@@ -41,6 +42,8 @@ struct control_daemon {
 	bool (*shutting_down)(void *arg);
 	/* [supervisord] identifier, as the file last applied has it. */
 	const char *(*identifier)(void *arg);
+	/* leashd's own log file ([supervisord] logfile; path NULL: none). */
+	struct logfile *(*logfile)(void *arg);
 	void *arg;
 };
 

@@ -644,6 +644,12 @@ leashd_identifier_cb(void *arg)
 	return ((struct leashd *)arg)->cfg->identifier;
 }
 
+static struct logfile *
+leashd_logfile_cb(void *arg)
+{
+	return &((struct leashd *)arg)->log;
+}
+
 static const struct program_config **
 leashd_configured_cb(void *arg, size_t *n)
 {
@@ -777,6 +783,7 @@ leashd_main(int argc, char **argv)
 	dm.remove_group = leashd_remove_group_cb;
 	dm.configured = leashd_configured_cb;
 	dm.identifier = leashd_identifier_cb;
+	dm.logfile = leashd_logfile_cb;
 	dm.arg = &d;
 	d.control = control_listen(&dm, sockpath, d.cfg->control_group, err,
 	    sizeof(err));

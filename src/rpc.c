@@ -550,26 +550,82 @@ m_pid(struct rpc *r, const struct method *m,
 		o->value = xr_int(r->dm.sv->self);
 }
 
-/* leashd writes its own log to stderr or the journal, not to a file. */
+/* supervisord's readFile: offset < 0 is the last -offset bytes (length
+ * must then be 0); length 0 reads to the end. */
+static void
+read_file(const char *path, long long off, long long len, struct outcome *o)
+{
+	struct stat st;
+	char *data;
+	ssize_t got;
+	int fd;
+
+	if (path == NULL || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		fault(o, FAULT_NO_FILE, "%s", path ? path : "None");
+		return;
+	}
+	if (fstat(fd, &st) != 0 || (off < 0 && len != 0) || len < 0) {
+		close(fd);
+		fault(o, st.st_size >= 0 && (off < 0 ? len != 0 : len < 0) ?
+		    FAULT_BAD_ARGUMENTS : FAULT_FAILED, NULL);
+		return;
+	}
+	if (off < 0) {
+		len = -off;
+		off = st.st_size + off > 0 ? st.st_size + off : 0;
+	} else if (len == 0)
+		len = st.st_size > off ? st.st_size - off : 0;
+	if (len > HTTP_BODY_MAX)
+		len = HTTP_BODY_MAX;
+	data = xmalloc(len + 1);
+	got = pread(fd, data, len, off);
+	close(fd);
+	o->value = xr_stringn(data, got > 0 ? (size_t)got : 0);
+	free(data);
+}
+
+/* [supervisord] logfile, or NULL when leashd logs to stderr or the
+ * journal only. */
+static struct logfile *
+main_log(struct rpc *r, struct outcome *o)
+{
+	struct logfile *log = r->dm.logfile(r->dm.arg);
+
+	if (log == NULL || log->path == NULL) {
+		fault(o, FAULT_NO_FILE, "leashd logs to stderr or the journal "
+		    "([supervisord] logfile is not set)");
+		return NULL;
+	}
+	return log;
+}
+
 static void
 m_read_log(struct rpc *r, const struct method *m,
     const struct xr_value *p, struct outcome *o)
 {
+	struct logfile *log;
+	long long off, len;
+
 	(void)m;
-	(void)r;
-	if (params_check(o, p, 2, 2) && (param_int(o, p, 0), param_int(o, p, 1),
-	    !o->fault))
-		fault(o, FAULT_NO_FILE, "leashd logs to stderr or the journal");
+	if (!params_check(o, p, 2, 2))
+		return;
+	off = param_int(o, p, 0);
+	len = param_int(o, p, 1);
+	if (!o->fault && (log = main_log(r, o)) != NULL)
+		read_file(log->path, off, len, o);
 }
 
 static void
 m_clear_log(struct rpc *r, const struct method *m,
     const struct xr_value *p, struct outcome *o)
 {
+	struct logfile *log;
+
 	(void)m;
-	(void)r;
-	if (params_check(o, p, 0, 0))
-		fault(o, FAULT_NO_FILE, "leashd logs to stderr or the journal");
+	if (params_check(o, p, 0, 0) && (log = main_log(r, o)) != NULL) {
+		logfile_clear(log);
+		o->value = xr_bool(true);
+	}
 }
 
 static void
@@ -1028,8 +1084,6 @@ channel_log(struct worker *w, const char *channel)
 	return &w->outlog;
 }
 
-/* supervisord's readFile: offset < 0 is the last -offset bytes (length
- * must then be 0); length 0 reads to the end. */
 static void
 read_log(struct rpc *r, const struct xr_value *p, struct outcome *o,
     const char *channel)
@@ -1038,10 +1092,6 @@ read_log(struct rpc *r, const struct xr_value *p, struct outcome *o,
 	struct worker *w;
 	const char *name;
 	long long off, len;
-	struct stat st;
-	char *data;
-	ssize_t got;
-	int fd;
 
 	if (!params_check(o, p, 3, 3) || (name = param_string(o, p, 0)) == NULL)
 		return;
@@ -1049,33 +1099,10 @@ read_log(struct rpc *r, const struct xr_value *p, struct outcome *o,
 	len = param_int(o, p, 2);
 	if (o->fault || lookup(r, o, name, &g, &w) != 0)
 		return;
-	if (w == NULL) {
+	if (w == NULL)
 		fault(o, FAULT_BAD_NAME, "%s", name);
-		return;
-	}
-	const char *path = channel_log(w, channel)->path;
-	if (path == NULL || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		fault(o, FAULT_NO_FILE, "%s", path ? path : "None");
-		return;
-	}
-	if (fstat(fd, &st) != 0 || (off < 0 && len != 0) || len < 0) {
-		close(fd);
-		fault(o, st.st_size >= 0 && (off < 0 ? len != 0 : len < 0) ?
-		    FAULT_BAD_ARGUMENTS : FAULT_FAILED, NULL);
-		return;
-	}
-	if (off < 0) {
-		len = -off;
-		off = st.st_size + off > 0 ? st.st_size + off : 0;
-	} else if (len == 0)
-		len = st.st_size > off ? st.st_size - off : 0;
-	if (len > HTTP_BODY_MAX)
-		len = HTTP_BODY_MAX;
-	data = xmalloc(len + 1);
-	got = pread(fd, data, len, off);
-	close(fd);
-	o->value = xr_stringn(data, got > 0 ? (size_t)got : 0);
-	free(data);
+	else
+		read_file(channel_log(w, channel)->path, off, len, o);
 }
 
 static void
@@ -1320,7 +1347,7 @@ static const struct method methods[] = {
 	{ "leash.reloadProcess", "boolean string", "Drain-then-replace a process: True once its replacement is ready and the old one drains", m_leash_reload, 0, 0, NULL },
 	{ "supervisor.addProcessGroup", "boolean string", "Start the re-read configuration's program NAME", m_add_group, 0, 0, NULL },
 	{ "supervisor.clearAllProcessLogs", "array", "Clear every process's log files", m_clear_all_logs, 0, 0, NULL },
-	{ "supervisor.clearLog", "boolean", "Clear the main log (leashd has none: NO_FILE)", m_clear_log, 0, 0, NULL },
+	{ "supervisor.clearLog", "boolean", "Clear the main log ([supervisord] logfile)", m_clear_log, 0, 0, NULL },
 	{ "supervisor.clearProcessLogs", "boolean string", "Clear a process's stdout and stderr logs", m_clear_process_logs, 0, 0, NULL },
 	{ "supervisor.getAPIVersion", "string", "The version of this API", m_api_version, 0, 0, NULL },
 	{ "supervisor.getAllConfigInfo", "array", "Every configured process's settings", m_all_config_info, 0, 0, NULL },
@@ -1331,8 +1358,8 @@ static const struct method methods[] = {
 	{ "supervisor.getState", "struct", "leashd's state: statecode and statename", m_state, 0, 0, NULL },
 	{ "supervisor.getSupervisorVersion", "string", "leashd's version", m_supervisor_version, 0, 0, NULL },
 	{ "supervisor.getVersion", "string", "The version of this API (deprecated: getAPIVersion)", m_api_version, 0, 0, NULL },
-	{ "supervisor.readLog", "string int int", "Read the main log (leashd has none: NO_FILE)", m_read_log, 0, 0, NULL },
-	{ "supervisor.readMainLog", "string int int", "Read the main log (leashd has none: NO_FILE)", m_read_log, 0, 0, NULL },
+	{ "supervisor.readLog", "string int int", "Read the main log ([supervisord] logfile)", m_read_log, 0, 0, NULL },
+	{ "supervisor.readMainLog", "string int int", "Read the main log ([supervisord] logfile)", m_read_log, 0, 0, NULL },
 	{ "supervisor.readProcessLog", "string string int int", "Read a process's stdout log (deprecated)", m_read_process_log, 0, 0, "stdout" },
 	{ "supervisor.readProcessStderrLog", "string string int int", "Read length bytes of a process's stderr log from offset", m_read_process_log, 0, 0, "stderr" },
 	{ "supervisor.readProcessStdoutLog", "string string int int", "Read length bytes of a process's stdout log from offset", m_read_process_log, 0, 0, "stdout" },

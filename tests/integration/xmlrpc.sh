@@ -15,6 +15,7 @@ conf=$DIR/leash.ini
 cat >"$conf" <<EOF
 [leashd]
 childlogdir = $DIR/logs
+logfile = $DIR/main.log
 
 [inet_http_server]
 port = 127.0.0.1:$port
@@ -38,8 +39,8 @@ startsecs = 0.3
 EOF
 
 # Open to the network without a password: accepted, as supervisord does,
-# with a warning.
-sed 's/^port = 127.0.0.1:/port = *:/; /^username/d; /^password/d' "$conf" >"$DIR/open.ini"
+# with a warning (the logfile line goes too: the warning names line 4).
+sed 's/^port = 127.0.0.1:/port = *:/; /^username/d; /^password/d; /^logfile/d' "$conf" >"$DIR/open.ini"
 "$LEASHD" -t -c "$DIR/open.ini" >"$DIR/t.out" 2>&1
 trc=$?
 check "-t accepts an open [inet_http_server] (exit $trc)" test "$trc" = 0
@@ -156,6 +157,16 @@ check("readProcessStdoutLog with a negative offset reads the tail",
       s.supervisor.readProcessStdoutLog("one", -2, 0) == "e\n")
 check("readProcessStdoutLog: a negative offset with a length is BAD_ARGUMENTS",
       fault(s.supervisor.readProcessStdoutLog, "one", -2, 1)[0] == 3)
+main = s.supervisor.readLog(0, 0)
+check("readLog reads [supervisord] logfile from the start",
+      main.startswith(time.strftime("%Y-")) and
+      "started (pid %d," % s.supervisor.getPID() in main)
+check("readLog with a negative offset reads the last bytes",
+      s.supervisor.readLog(-10, 0) == main[-10:])
+check("readLog: a negative offset with a length is BAD_ARGUMENTS",
+      fault(s.supervisor.readLog, -2, 1)[0] == 3)
+check("clearLog empties the main log", s.supervisor.clearLog() is True and
+      len(s.supervisor.readLog(0, 0)) < len(main))
 
 # Bad input.
 bad = xmlrpc.client.ServerProxy("http://alice:wrong@127.0.0.1:%d/RPC2" % port)
