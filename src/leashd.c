@@ -158,15 +158,40 @@ rpc_servers_equal(const struct config *a, const struct config *b)
 }
 
 /*
- * Reading the file again and applying only the difference.  Programs are
- * moved out of the new config into the running set, so each program owns
- * its program_config; what stays in the new config is freed with it.
+ * [supervisord]'s own keys on a reload: umask and the pid file apply at
+ * once (the log file is reopened by the caller); what only a start can do
+ * is named.
  */
+static void
+leashd_reload_daemon(struct leashd *d, const struct config *c)
+{
+	const struct config *o = d->cfg;
+
+	if (c->umask != o->umask && c->umask >= 0)
+		umask(c->umask);
+	if (!same_string(c->pidfile, o->pidfile)) {
+		daemon_pidfile_remove(d->pidfile);
+		free(d->pidfile);
+		d->pidfile = NULL;
+		if (c->pidfile != NULL && daemon_pidfile_write(c->pidfile) == 0)
+			d->pidfile = xstrdup(c->pidfile);
+	}
+	if (!same_string(c->user, o->user) ||
+	    !same_string(c->directory, o->directory) ||
+	    c->minfds != o->minfds || c->minprocs != o->minprocs ||
+	    c->nodaemon != o->nodaemon)
+		log_warnx("leashd", "[supervisord] user, directory, minfds, "
+		    "minprocs and nodaemon changes take effect at the next start "
+		    "of leashd");
+}
+
 /*
  * Reads the configuration file again.  With apply, makes the running
  * programs match it (SIGHUP, "update"); without, only reports ("reread").
  * Appends one line per difference (or per error) to report.  Returns -1
- * when the file is bad: then nothing changed.
+ * when the file is bad: then nothing changed.  Programs are moved out of
+ * the new config into the running set, so each program owns its
+ * program_config; what stays in the new config is freed with it.
  */
 static int
 leashd_reload(struct leashd *d, bool apply, struct strv *report)
@@ -176,7 +201,7 @@ leashd_reload(struct leashd *d, bool apply, struct strv *report)
 	struct program *p;
 	struct program_config *pc;
 	int added = 0, changed = 0, removed = 0;
-
+	bool log_changed;
 	char err[512];
 
 	log_info("leashd", "%s %s", apply ? "reloading" : "re-reading",
@@ -267,6 +292,12 @@ leashd_reload(struct leashd *d, bool apply, struct strv *report)
 	leashd_forget_pending(d);
 	log_setlevel(c->loglevel);
 	leashd_ensure_logdir(c);
+	log_changed = !same_string(c->logfile, d->cfg->logfile) ||
+	    c->logfile_maxbytes != d->cfg->logfile_maxbytes ||
+	    c->logfile_backups != d->cfg->logfile_backups ||
+	    c->silent != d->cfg->silent;
+	if (log_changed)
+		leashd_log_close(d);
 	if (!same_string(c->control_socket, d->cfg->control_socket) ||
 	    !same_string(c->control_group, d->cfg->control_group))
 		log_warnx("leashd", "control_socket and control_group changes "
@@ -274,8 +305,11 @@ leashd_reload(struct leashd *d, bool apply, struct strv *report)
 	if (!rpc_servers_equal(c, d->cfg))
 		log_warnx("leashd", "[unix_http_server] and [inet_http_server] "
 		    "changes take effect at the next start of leashd");
+	leashd_reload_daemon(d, c);
 	config_free(d->cfg);
 	d->cfg = c;
+	if (log_changed)
+		leashd_log_open(d);
 	events_set_identifier(d->sv.events, c->identifier);
 	log_info("leashd", "reloaded: %d added, %d changed, %d removed", added,
 	    changed, removed);

@@ -99,6 +99,23 @@ wait_for "the worker logs again" 10 file_has "$DIR/app.log" red
 check "-t (strip_ansi): the log has no escapes" \
     sh -c "! grep -q '$esc' '$DIR/app.log'"
 check "-t: the text around the escapes is kept" grep -q '^red$' "$DIR/app.log"
+
+# A reload applies [supervisord] pidfile, logfile and umask at once, and
+# names what only a start applies.
+cp "$conf" "$DIR/orig.conf"
+sed -i "s|^logfile = .*|logfile = $DIR/second.log|; s|^pidfile = .*|pidfile = $DIR/second.pid|; s|^umask = .*|umask = 077\\ndirectory = /|" "$conf"
+signal_leashd HUP
+TAP_DIAG_FILE=$DIR/fg.out
+wait_for "SIGHUP: the new pid file is written" 10 \
+    sh -c "[ \"\$(cat '$DIR/second.pid' 2>/dev/null)\" = $LEASHD_PID ]"
+check "and the old one removed" test ! -e "$DIR/supervisord.pid"
+check "the new umask applies at once" \
+    grep -q "^Umask:[[:space:]]*0077$" "/proc/$LEASHD_PID/status"
+check "leashd's log goes to the new logfile" \
+    file_has "$DIR/second.log" "reloaded: "
+check "a directory change is named as applying at the next start" \
+    file_has "$DIR/fg.out" "user, directory, .* take effect at the next start"
+cp "$DIR/orig.conf" "$conf"
 signal_leashd TERM
 wait_leashd_exit 15
 check "SIGTERM: exits 0 (status $LEASHD_STATUS)" test "$LEASHD_STATUS" = 0
