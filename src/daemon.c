@@ -323,20 +323,12 @@ daemon_ready(int *ready)
 int
 daemon_pidfile_write(const char *path)
 {
-	char *tmp = xasprintf("%s.new", path);
-	FILE *f = fopen(tmp, "we");
-	int rc = -1;
+	char *pid = xasprintf("%d\n", (int)getpid());
+	int rc = write_file_atomic(path, pid, strlen(pid));
 
-	if (f != NULL) {
-		fprintf(f, "%d\n", (int)getpid());
-		if (fclose(f) == 0 && rename(tmp, path) == 0)
-			rc = 0;
-	}
-	if (rc != 0) {
+	if (rc != 0)
 		log_warn("leashd", "cannot write the pid file %s", path);
-		unlink(tmp);
-	}
-	free(tmp);
+	free(pid);
 	return rc;
 }
 

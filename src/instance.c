@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -23,6 +25,7 @@
 #include "proc.h"
 #include "sockets.h"
 #include "spawn.h"
+#include "state.h"
 #include "supervisor.h"
 #include "util.h"
 
@@ -35,7 +38,9 @@ instance_describe_status(int status, char *buf, size_t len)
 {
 	char sb[16];
 
-	if (WIFEXITED(status))
+	if (status == INSTANCE_STATUS_UNKNOWN)
+		snprintf(buf, len, "exit status unknown");
+	else if (WIFEXITED(status))
 		snprintf(buf, len, "exit status %d", WEXITSTATUS(status));
 	else if (WIFSIGNALED(status))
 		snprintf(buf, len, "terminated by SIG%s%s",
@@ -71,7 +76,7 @@ instance_tree(struct instance *in, const struct proc_table *table,
 	}
 	if (table == NULL)
 		table = supervisor_proc_table(in->sv);
-	return proc_tree(table, in->sv->self, in->pgid, in->token, pids);
+	return proc_tree(table, in->anchor, in->pgid, in->token, pids);
 }
 
 /*
@@ -152,6 +157,7 @@ instance_drain(struct instance *in, int sig, double timeout)
 	char sb[16];
 
 	in->role = ROLE_DRAINING;
+	supervisor_state_changed(in->sv);
 	in->drain_signal = sig;
 	if (in->pid > 0 && sig == SIGKILL)
 		log_info("program", "%s: killing pid %d", in->spec->fullname,
@@ -193,19 +199,35 @@ instance_drained(struct instance *in)
 }
 
 static void
-child_cb(struct ev_loop *loop, ev_child *c, int revents)
+instance_exited(struct instance *in, int status)
 {
-	struct instance *in = container_of(c, struct instance, child);
-
-	(void)revents;
-	ev_child_stop(loop, c);
 	in->pid = 0;
-	in->exit_status = c->rstatus;
+	in->exit_status = status;
+	supervisor_state_changed(in->sv);
 	output_detach(&in->out);
 	output_detach(&in->err);
 	event_listener_free(in->listener);
 	in->listener = NULL;
 	in->hook(in, INSTANCE_EXIT);
+}
+
+static void
+child_cb(struct ev_loop *loop, ev_child *c, int revents)
+{
+	(void)revents;
+	ev_child_stop(loop, c);
+	instance_exited(container_of(c, struct instance, child), c->rstatus);
+}
+
+static void
+pidfd_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	(void)revents;
+	ev_io_stop(loop, io);
+	close(io->fd);
+	io->fd = -1;
+	instance_exited(container_of(io, struct instance, pidfd),
+	    INSTANCE_STATUS_UNKNOWN);
 }
 
 static void
@@ -240,6 +262,10 @@ instance_destroy(struct instance *in)
 	struct supervisor *sv = in->sv;
 
 	ev_child_stop(sv->loop, &in->child);
+	if (in->pidfd.fd >= 0) {
+		ev_io_stop(sv->loop, &in->pidfd);
+		close(in->pidfd.fd);
+	}
 	ev_timer_stop(sv->loop, &in->timer);
 	if (ev_is_active(&in->threshold) || in->threshold.fd >= 0) {
 		ev_io_stop(sv->loop, &in->threshold);
@@ -416,6 +442,25 @@ instance_arm_threshold(struct instance *in, int ufd)
 	ev_io_start(sv->loop, &in->threshold);
 }
 
+/* The kernel's threshold event and the usage file of its cgroup. */
+static void
+instance_cgroup_watch(struct instance *in)
+{
+	struct supervisor *sv = in->sv;
+	int ufd;
+
+	ufd = cgroup_usage_open(&sv->cg, in->cgroup);
+	instance_arm_threshold(in, ufd);
+	/* Samples read the usage file kept open when fds allow (after the
+	 * threshold event, which counts for more), else one opened for each
+	 * read. */
+	if (ufd >= 0 && in->spec->source == MEMORY_CGROUP &&
+	    spawn_fd_keepable(ufd))
+		in->meter.usage_fd = ufd;
+	else if (ufd >= 0)
+		close(ufd);
+}
+
 /* Puts a fresh instance in its own cgroup, with the kernel's help for
  * memory_limit (threshold event) and memory_max (hard limit), and opens
  * the file its samples read. */
@@ -426,7 +471,6 @@ instance_cgroup(struct instance *in)
 	const struct program_config *cfg = in->spec->cfg;
 	char name[64];
 	uint64_t hard;
-	int ufd;
 
 	if (!sv->cg_usable)
 		return;
@@ -444,18 +488,8 @@ instance_cgroup(struct instance *in)
 			log_warn("cgroup", "%s: cannot set the hard limit",
 			    in->spec->fullname);
 	}
-	ufd = cgroup_usage_open(&sv->cg, in->cgroup);
-	instance_arm_threshold(in, ufd);
-	/* Samples read the usage file kept open when fds allow (after the
-	 * threshold event, which counts for more), else one opened for each
-	 * read. */
-	if (ufd >= 0 && in->spec->source == MEMORY_CGROUP &&
-	    spawn_fd_keepable(ufd))
-		in->meter.usage_fd = ufd;
-	else if (ufd >= 0)
-		close(ufd);
+	instance_cgroup_watch(in);
 }
-
 
 /* A journal stream named after the program, or -1 (then its log file). */
 static int
@@ -477,6 +511,28 @@ instance_journal(struct instance *in, int priority)
 	return fd;
 }
 
+static struct instance *
+instance_new(struct supervisor *sv, struct instance_spec *spec,
+    enum instance_role role, void (*hook)(struct instance *,
+    enum instance_event), void *owner)
+{
+	struct instance *in = xcalloc(1, sizeof(*in));
+
+	in->sv = sv;
+	in->spawn_time = ev_time();
+	in->spec = spec;
+	in->hook = hook;
+	in->owner = owner;
+	in->role = role;
+	in->anchor = sv->self;
+	in->out.fd = in->err.fd = in->meter.usage_fd = in->statm_fd = -1;
+	ev_child_init(&in->child, child_cb, 0, 0);
+	ev_io_init(&in->pidfd, pidfd_cb, -1, EV_READ);
+	ev_timer_init(&in->timer, timer_cb, 0., 0.);
+	ev_io_init(&in->threshold, threshold_cb, -1, EV_READ);
+	return in;
+}
+
 struct instance *
 instance_spawn(struct supervisor *sv, struct instance_spec *spec,
     enum instance_role role, void (*hook)(struct instance *,
@@ -486,7 +542,7 @@ instance_spawn(struct supervisor *sv, struct instance_spec *spec,
 	const struct process_config *pc = spec->pc;
 	struct spawn_request r = { .umask = cfg->umask, .stdin_fd = -1, .stdout_fd = -1,
 	    .stderr_fd = -1 };
-	struct instance *in = xcalloc(1, sizeof(*in));
+	struct instance *in;
 	struct passwd *pw = NULL;
 	int inp[2] = { -1, -1 }, outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
 	int fds[64];
@@ -495,18 +551,9 @@ instance_spawn(struct supervisor *sv, struct instance_spec *spec,
 	size_t nfds = 0;
 	pid_t pid;
 
-	in->sv = sv;
-	in->spawn_time = ev_time();
-	in->spec = spec;
-	in->hook = hook;
-	in->owner = owner;
-	in->role = role;
-	in->out.fd = in->err.fd = in->meter.usage_fd = in->statm_fd = -1;
+	in = instance_new(sv, spec, role, hook, owner);
 	snprintf(in->token, sizeof(in->token), "%d-%lu", (int)sv->self,
 	    ++sv->spawns);
-	ev_child_init(&in->child, child_cb, 0, 0);
-	ev_timer_init(&in->timer, timer_cb, 0., 0.);
-	ev_io_init(&in->threshold, threshold_cb, -1, EV_READ);
 
 	if (cfg->user != NULL) {
 		if ((pw = getpwnam(cfg->user)) == NULL) {
@@ -605,6 +652,7 @@ instance_spawn(struct supervisor *sv, struct instance_spec *spec,
 		in->listener = event_listener_new(sv->events, in, inp[1]);
 	ev_child_set(&in->child, pid, 0);
 	ev_child_start(sv->loop, &in->child);
+	supervisor_state_changed(sv);
 	log_info("program", "%s spawned with pid %d%s", spec->fullname,
 	    (int)pid, role == ROLE_CANDIDATE ? " (replacement)" : "");
 	return in;
@@ -612,6 +660,84 @@ fail:
 	log_warnx("program", "%s: spawn error: %s", spec->fullname, err);
 	instance_destroy(in);
 	return NULL;
+}
+
+/*
+ * A read end of the pipe the process writes as fd (1 or 2), opened anew
+ * from /proc: the pipe outlives the leashd that read it as long as the
+ * process holds its write end.  -1 when fd is not a pipe.
+ */
+static int
+instance_reopen_pipe(pid_t pid, int fd)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, fd);
+	if (stat(path, &st) != 0 || !S_ISFIFO(st.st_mode))
+		return -1;
+	return open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+}
+
+struct instance *
+instance_adopt(struct supervisor *sv, struct instance_spec *spec,
+    const struct state_process *p, bool child,
+    void (*hook)(struct instance *, enum instance_event), void *owner,
+    char *err, size_t errlen)
+{
+	struct instance *in = instance_new(sv, spec, (enum instance_role)p->role,
+	    hook, owner);
+	struct proc_entry e;
+	int out = p->out_fd, errfd = p->err_fd;
+	double ran;
+
+	in->pid = p->pid;
+	in->pgid = p->pgid;
+	in->kernel_start = p->starttime;
+	snprintf(in->token, sizeof(in->token), "%s", p->token);
+	if (child) {
+		ev_child_set(&in->child, p->pid, 0);
+		ev_child_start(sv->loop, &in->child);
+	} else {
+		int fd = (int)syscall(SYS_pidfd_open, p->pid, 0);
+
+		if (fd < 0) {
+			snprintf(err, errlen, "pidfd_open: %s", strerror(errno));
+			if (out >= 0)
+				close(out);
+			if (errfd >= 0)
+				close(errfd);
+			instance_destroy(in);
+			return NULL;
+		}
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+		ev_io_set(&in->pidfd, fd, EV_READ);
+		ev_io_start(sv->loop, &in->pidfd);
+		if (proc_read_stat(p->pid, &e) == 0)
+			in->anchor = e.ppid;
+		if (out < 0 && spec->outlog->path != NULL)
+			out = instance_reopen_pipe(p->pid, 1);
+		if (errfd < 0 && spec->errlog->path != NULL &&
+		    !spec->cfg->redirect_stderr)
+			errfd = instance_reopen_pipe(p->pid, 2);
+	}
+	ran = ev_time() - p->started;	/* < 0: the wall clock went back */
+	in->spawn_time = in->start_time = ev_now(sv->loop) - (ran > 0 ? ran : 0);
+	in->ready_time = in->role == ROLE_CANDIDATE ? 0 : in->start_time;
+	in->last_ping = ev_now(sv->loop);
+	if (p->cgroup != NULL && sv->cg_usable &&
+	    access(p->cgroup, F_OK) == 0) {
+		in->cgroup = xstrdup(p->cgroup);
+		instance_cgroup_watch(in);
+	}
+	if (out >= 0)
+		output_attach(&in->out, spec->outlog, out, 1);
+	if (errfd >= 0)
+		output_attach(&in->err, spec->errlog, errfd, 2);
+	supervisor_state_changed(sv);
+	log_info("program", "%s: took over pid %d%s", spec->fullname,
+	    (int)p->pid, child ? "" : ", left by a leashd that is gone");
+	return in;
 }
 
 /*

@@ -21,6 +21,10 @@
 
 struct supervisor;
 struct instance;
+struct state_process;
+
+/* The exit of a process leashd did not start: its parent saw the status. */
+#define INSTANCE_STATUS_UNKNOWN (-1)
 
 enum instance_role {
 	ROLE_MAIN,
@@ -54,12 +58,18 @@ struct instance {
 	enum instance_role role;
 	pid_t pid;		/* 0 once it has exited */
 	pid_t pgid;		/* its process group outlives it */
-	int exit_status;	/* wait status, once pid is 0 */
+	pid_t anchor;		/* its tree descends from this: leashd, or
+				 * for an orphan taken over, its new parent */
+	int exit_status;	/* wait status, once pid is 0, or
+				 * INSTANCE_STATUS_UNKNOWN */
 	char token[48];		/* LEASH_WORKER_TOKEN in its environment */
 	char *cgroup;		/* its own cgroup, or NULL */
 	ev_child child;
+	ev_io pidfd;		/* an orphan taken over: readable at its exit */
 	ev_timer timer;		/* readiness, drain deadline, tree polls */
 	ev_io threshold;	/* cgroup v1 memory threshold event */
+	unsigned long long kernel_start;	/* /proc/PID/stat's start time,
+					 * read once (state.h); 0: not yet */
 	ev_tstamp spawn_time;	/* its spawn began (fork, exec: tens of ms) */
 	ev_tstamp start_time;	/* it runs: uptime and startsecs count here */
 	ev_tstamp ready_time;	/* 0 until it is ready */
@@ -86,6 +96,18 @@ struct instance {
 struct instance *instance_spawn(struct supervisor *, struct instance_spec *,
     enum instance_role, void (*hook)(struct instance *, enum instance_event),
     void *owner, char *err, size_t errlen);
+/*
+ * Takes over a process of a leashd that is gone, or of this one before an
+ * upgrade executed it again (child: it is leashd's own child, whose status
+ * waitpid reports; otherwise its exit is seen through a pidfd, its status
+ * unknown).  Its output pipes are the descriptors in p, or reopened from
+ * the process when those are gone.  Returns NULL with err when the kernel
+ * cannot watch it.
+ */
+struct instance *instance_adopt(struct supervisor *, struct instance_spec *,
+    const struct state_process *p, bool child,
+    void (*hook)(struct instance *, enum instance_event), void *owner,
+    char *err, size_t errlen);
 /* Everything but the process: watchers, pipes, cgroup.  The tree must be
  * gone (or left to the strays) before this. */
 void instance_destroy(struct instance *);

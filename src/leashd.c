@@ -28,9 +28,11 @@
 #include "spawn.h"
 #include "supervisor.h"
 #include "systemd.h"
+#include "takeover.h"
 #include "util.h"
 
 #define EXIT_SWEEP_SECONDS 5.0
+#define STATE_SAVE_INTERVAL 0.05	/* the state file at most this often */
 
 struct leashd {
 	struct ev_loop *loop;
@@ -38,6 +40,9 @@ struct leashd {
 	char **settings;		/* from the command line */
 	struct config *cfg;
 	char *pidfile;			/* written at start, NULL: none */
+	char *statefile;		/* takeover.h's, beside the control socket */
+	ev_tstamp state_saved;		/* when it was last written */
+	ev_timer state_timer;		/* its next write, when one is due */
 	struct logfile log;		/* leashd's own log file, if any */
 	struct config *pending;		/* re-read by reloadConfig, for
 					 * addProcessGroup ... */
@@ -72,15 +77,16 @@ any_child_cb(struct ev_loop *loop, ev_child *c, int revents)
 	log_debug("leashd", "reaped pid %d", (int)c->rpid);
 }
 
-/* NOTIFY_SOCKET beside the control socket: leash.sock -> leash.notify. */
+/* A file beside the control socket: leash.sock -> leash.notify (the
+ * workers' NOTIFY_SOCKET), leash.state (takeover.h). */
 static char *
-notify_path(const char *control)
+sibling_path(const char *control, const char *suffix)
 {
 	size_t n = strlen(control);
 
 	if (n > 5 && strcmp(control + n - 5, ".sock") == 0)
 		n -= 5;
-	return xasprintf("%.*s.notify", (int)n, control);
+	return xasprintf("%.*s.%s", (int)n, control, suffix);
 }
 
 static void
@@ -540,6 +546,35 @@ leashd_shutdown_step(struct leashd *d)
 	ev_break(d->loop, EVBREAK_ALL);
 }
 
+/* The state file follows the processes, at most every
+ * STATE_SAVE_INTERVAL (a mass start changes it a thousand times). */
+static void
+leashd_save_state(struct leashd *d)
+{
+	ev_tstamp now = ev_now(d->loop);
+
+	if (now - d->state_saved < STATE_SAVE_INTERVAL) {
+		if (!ev_is_active(&d->state_timer))
+			supervisor_timer(&d->sv, &d->state_timer,
+			    d->state_saved + STATE_SAVE_INTERVAL - now);
+		return;
+	}
+	ev_timer_stop(d->loop, &d->state_timer);
+	d->sv.state_changed = false;
+	d->state_saved = now;
+	takeover_save(d->statefile, &d->sv, &d->pool, false);
+}
+
+static void
+state_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct leashd *d = container_of(t, struct leashd, state_timer);
+
+	(void)loop;
+	(void)revents;
+	leashd_save_state(d);
+}
+
 /* Acts on what handlers recorded, before the loop blocks again. */
 static void
 leashd_reconcile(struct ev_loop *loop, ev_prepare *w, int revents)
@@ -570,6 +605,8 @@ leashd_reconcile(struct ev_loop *loop, ev_prepare *w, int revents)
 		strv_free(&report);
 	}
 	control_collect(d->control);
+	if (d->sv.state_changed)
+		leashd_save_state(d);
 	if (!d->sv.changed)
 		return;
 	d->sv.changed = false;
@@ -746,7 +783,10 @@ leashd_main(int argc, char **argv)
 	struct control_daemon dm;
 	struct config_diag diag;
 	char err[512], *sockpath, *notifypath;
-	int rc, ready;
+	struct state taken;
+	struct strv keep = { 0 };
+	bool own;
+	int rc, ready, taking;
 
 	if ((rc = daemon_args_parse(&args, argc, argv)) >= 0)
 		return rc;
@@ -828,19 +868,35 @@ leashd_main(int argc, char **argv)
 		ev_loop_destroy(d.loop);
 		return 1;
 	}
+	d.statefile = sibling_path(sockpath, "state");
+	if ((taking = takeover_load(d.statefile, &taken, &own, err,
+	    sizeof(err))) < 0) {
+		fprintf(stderr, "leashd: error: %s\n", err);
+		free(sockpath);
+		free(d.statefile);
+		control_close(d.control);
+		config_free(d.cfg);
+		ev_loop_destroy(d.loop);
+		return 1;
+	}
+	if (taking > 0)
+		takeover_sockets(&taken, own, &d.sv.listeners);
 	if (rpc_open(&dm, d.cfg->rpc, d.cfg->nrpc, &d.rpc, err,
 	    sizeof(err)) != 0 ||
 	    listeners_apply(&d.sv.listeners, d.cfg->sockets, d.cfg->nsockets,
 	    err, sizeof(err)) != 0) {
 		fprintf(stderr, "leashd: error: %s\n", err);
 		free(sockpath);
+		free(d.statefile);
+		if (taking > 0)
+			state_free(&taken);
 		rpc_close(d.rpc);
 		control_close(d.control);
 		config_free(d.cfg);
 		ev_loop_destroy(d.loop);
 		return CONFIG_EX_CONFIG;
 	}
-	notifypath = notify_path(sockpath);
+	notifypath = sibling_path(sockpath, "notify");
 	if ((d.notify = notify_open(&d.sv, &d.pool, notifypath, err,
 	    sizeof(err))) == NULL)
 		log_warnx("notify", "%s: workers cannot use sd_notify", err);
@@ -862,6 +918,14 @@ leashd_main(int argc, char **argv)
 		d.cfg->programs[i] = NULL;
 	}
 	d.cfg->nprograms = 0;
+	if (taking > 0) {
+		takeover_adopt(&taken, own, &d.sv, &d.pool, &keep);
+		state_free(&taken);
+	}
+	supervisor_cgroups_leftover(&d.sv, &keep);
+	strv_free(&keep);
+	ev_timer_init(&d.state_timer, state_timer_cb, 0., 0.);
+	leashd_save_state(&d);
 	/* supervisord's order: each group added, then RUNNING. */
 	for (size_t i = 0; i < d.pool.n; i++)
 		if (i == 0 || strcmp(d.pool.v[i - 1]->cfg->group,
@@ -875,6 +939,11 @@ leashd_main(int argc, char **argv)
 
 	ev_run(d.loop, 0);
 
+	ev_timer_stop(d.loop, &d.state_timer);
+	/* Every process is gone: nothing for a successor to take over. */
+	if (unlink(d.statefile) != 0 && errno != ENOENT)
+		log_warn("leashd", "cannot remove %s", d.statefile);
+	free(d.statefile);
 	rpc_close(d.rpc);
 	control_close(d.control);
 	notify_close(d.notify);

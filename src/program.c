@@ -553,8 +553,7 @@ pool_find_worker(const struct pool *pool, const char *fullname)
 	return NULL;
 }
 
-/* Calls fn for every instance of every worker until it returns true. */
-static struct instance *
+struct instance *
 pool_find_instance(const struct pool *pool,
     bool (*fn)(struct instance *, const void *), const void *arg)
 {

@@ -64,6 +64,10 @@ void pool_remove(struct pool *, size_t i);
 /* Restores priority order after a program was replaced in place. */
 void pool_sort(struct pool *);
 struct program *pool_find(const struct pool *, const char *name);
+/* Calls fn for every instance of every worker until it returns true;
+ * returns that instance, or NULL. */
+struct instance *pool_find_instance(const struct pool *,
+    bool (*fn)(struct instance *, const void *), const void *arg);
 /* The worker named "program:process", not of a program being removed. */
 struct worker *pool_find_worker(const struct pool *, const char *fullname);
 struct instance *pool_instance_by_pid(const struct pool *, pid_t);

@@ -151,32 +151,40 @@ supervisor_proc_table(struct supervisor *sv)
 	return &sv->procs;
 }
 
-/*
- * Worker cgroups of a leashd that died without cleaning up (SIGKILL):
- * the empty ones are removed; one with processes in it is reported, since
- * those processes are orphans of that leashd, not ours to judge.
- */
-static void
-cgroups_leftover(struct supervisor *sv)
+void
+supervisor_cgroups_leftover(struct supervisor *sv, const struct strv *keep)
 {
 	struct dirent *de;
 	DIR *dir;
 	char *path;
+	bool kept;
 	int pid;
 
-	if ((dir = opendir(sv->cg.base)) == NULL)
+	if (!sv->cg_usable || (dir = opendir(sv->cg.base)) == NULL)
 		return;
 	while ((de = readdir(dir)) != NULL) {
 		if (sscanf(de->d_name, CGROUP_WORKER_PREFIX "%d-", &pid) != 1 ||
 		    pid == sv->self || kill(pid, 0) == 0 || errno != ESRCH)
 			continue;
 		path = xasprintf("%s/%s", sv->cg.base, de->d_name);
-		if (cgroup_remove(path) == 0)
+		kept = false;
+		for (size_t i = 0; keep != NULL && i < keep->n; i++)
+			kept |= strcmp(keep->v[i], path) == 0;
+		if (kept) {
+			free(path);
+			continue;
+		}
+		if (cgroup_remove(path) == 0) {
 			log_info("cgroup", "removed %s, left by leashd pid %d",
 			    path, pid);
-		else
-			log_warnx("cgroup", "%s, left by leashd pid %d, still has "
-			    "processes", path, pid);
+			free(path);
+			continue;
+		}
+		log_warnx("cgroup", "%s, left by leashd pid %d, still has "
+		    "processes that were not taken over: killing them", path,
+		    pid);
+		cgroup_kill(&sv->cg, path);
+		supervisor_remove_cgroup(sv, path);
 		free(path);
 	}
 	closedir(dir);
@@ -193,7 +201,6 @@ supervisor_cgroups(struct supervisor *sv, bool use)
 		sv->cg_usable = true;
 		log_info("cgroup", "one cgroup per worker, in %s (cgroup v%d)",
 		    sv->cg.base, sv->cg.version == CGROUP_V2 ? 2 : 1);
-		cgroups_leftover(sv);
 		return;
 	}
 	log_info("cgroup", "not using cgroups: %s; worker trees are tracked "

@@ -70,16 +70,22 @@ struct supervisor {
 	struct events *events;		/* supervisord's events, or NULL */
 	unsigned long memory_restarts;	/* memory and memory_max, ever */
 	bool changed;			/* the loop should look at the pool */
+	bool state_changed;		/* a process came or went: the state
+					 * file (state.h) is due */
 };
 
 void supervisor_init(struct supervisor *, struct ev_loop *);
 /* Frees what is left; waits a moment for cgroups still being released. */
 void supervisor_free(struct supervisor *);
-/*
- * Per-worker cgroups, when use is true and the kernel and leashd's place
- * in it allow; cgroups left by a leashd that was killed are removed.
- */
+/* Per-worker cgroups, when use is true and the kernel and leashd's place
+ * in it allow. */
 void supervisor_cgroups(struct supervisor *, bool use);
+/*
+ * Worker cgroups of a leashd that died without cleaning up (SIGKILL),
+ * but those in keep (taken over, takeover.h): the empty ones are removed,
+ * the processes of the others killed first.
+ */
+void supervisor_cgroups_leftover(struct supervisor *, const struct strv *keep);
 /* Removes a worker's cgroup in a later pass of the loop, a slice at a time,
  * once its last member is gone. */
 void supervisor_remove_cgroup(struct supervisor *, const char *dir);
@@ -112,6 +118,12 @@ static inline void
 supervisor_changed(struct supervisor *sv)
 {
 	sv->changed = true;
+}
+
+static inline void
+supervisor_state_changed(struct supervisor *sv)
+{
+	sv->state_changed = sv->changed = true;
 }
 
 #endif

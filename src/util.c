@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -256,6 +257,34 @@ read_file_text(const char *path, size_t *len)
 	if (len != NULL)
 		*len = b.n;
 	return buf_take(&b);
+}
+
+int
+write_file_atomic(const char *path, const void *data, size_t len)
+{
+	char *tmp = xasprintf("%s.new", path);
+	const char *p = data;
+	ssize_t n = 0;
+	int fd, rc = -1;
+
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0644)) >= 0) {
+		while (len > 0 && ((n = write(fd, p, len)) > 0 ||
+		    (n < 0 && errno == EINTR)))
+			if (n > 0) {
+				p += n;
+				len -= n;
+			}
+		if (close(fd) == 0 && len == 0 && rename(tmp, path) == 0)
+			rc = 0;
+	}
+	if (rc != 0) {
+		n = errno;
+		unlink(tmp);
+		errno = n;
+	}
+	free(tmp);
+	return rc;
 }
 
 /* The length of the valid UTF-8 sequence at s, or 0 (a stray

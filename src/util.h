@@ -28,6 +28,9 @@ ssize_t pread_small(int fd, char *buf, size_t len);
 /* Reads a whole file; a NUL-terminated string to free, or NULL.  len,
  * when not NULL, gets its length (the file may hold NULs of its own). */
 char *read_file_text(const char *path, size_t *len);
+/* Writes path.new, then renames it to path: readers see the old file or
+ * the new, never a part.  0, or -1 with errno. */
+int write_file_atomic(const char *path, const void *data, size_t len);
 
 /* A growable NULL-terminated vector of owned strings. */
 struct strv {

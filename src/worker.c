@@ -10,6 +10,7 @@
 #include "log.h"
 #include "memory.h"
 #include "parse.h"
+#include "state.h"
 #include "supervisor.h"
 #include "util.h"
 #include "events.h"
@@ -92,6 +93,7 @@ worker_view(const struct worker *w, struct worker_view *v)
 	const struct program_config *cfg = w->spec.cfg;
 	const struct instance *m = w->main;
 	int st = w->last_status;
+	bool known;
 
 	memset(v, 0, sizeof(*v));
 	v->name = w->fullname;
@@ -105,9 +107,13 @@ worker_view(const struct worker *w, struct worker_view *v)
 	if (v->pid > 0)
 		v->uptime = ev_now(w->sv->loop) - m->start_time;
 	v->exited = w->last_pid > 0 && v->pid == 0 &&
-	    (WIFEXITED(st) || WIFSIGNALED(st));
-	v->exit_code = v->exited && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-	v->exit_signal = v->exited && WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+	    (st == INSTANCE_STATUS_UNKNOWN || WIFEXITED(st) ||
+	    WIFSIGNALED(st));
+	known = st != INSTANCE_STATUS_UNKNOWN;
+	v->exit_code = v->exited && known && WIFEXITED(st) ?
+	    WEXITSTATUS(st) : -1;
+	v->exit_signal = v->exited && known && WIFSIGNALED(st) ?
+	    WTERMSIG(st) : 0;
 	v->spawn_error = w->spawn_error;
 	v->status_text = worker_status_text(w);
 	v->stdout_log = w->outlog.path;
@@ -330,6 +336,7 @@ static void
 worker_set_main(struct worker *w, struct instance *in)
 {
 	in->role = ROLE_MAIN;
+	supervisor_state_changed(w->sv);
 	w->main = in;
 	w->last_pid = in->pid;
 	w->last_start = in->start_time;
@@ -888,6 +895,38 @@ int
 worker_replace(struct worker *w, enum restart_reason reason)
 {
 	return worker_event(w, WEV_REPLACE, NULL, reason);
+}
+
+int
+worker_adopt(struct worker *w, const struct state_process *p, bool child)
+{
+	const struct program_config *cfg = w->spec.cfg;
+	struct instance *in;
+	char err[256];
+
+	if (p->role == ROLE_CANDIDATE || (p->role == ROLE_MAIN &&
+	    w->main != NULL))
+		return -1;
+	if ((in = instance_adopt(w->sv, &w->spec, p, child, worker_hook, w,
+	    err, sizeof(err))) == NULL) {
+		log_warnx("program", "%s: cannot take over pid %d: %s",
+		    w->fullname, (int)p->pid, err);
+		return -1;
+	}
+	if (in->role == ROLE_DRAINING) {
+		/* Told to leave already: not told twice (a second SIGTERM
+		 * means "quit now" to many servers). */
+		replace_add_draining(&w->rep, in);
+		in->drain_signal = cfg->drain_signal;
+		in->deadline = ev_now(w->sv->loop) + cfg->drain_timeout;
+		instance_arm(in, cfg->drain_timeout);
+		return 0;
+	}
+	w->want = WANT_UP;
+	worker_disarm(w);
+	worker_set_main(w, in);
+	worker_running(w);
+	return 0;
 }
 
 void

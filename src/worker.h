@@ -30,6 +30,7 @@
 #include "output.h"
 #include "replace.h"
 
+struct state_process;
 struct supervisor;
 
 /* supervisord's process states, with its names. */
@@ -100,6 +101,13 @@ int worker_replace(struct worker *, enum restart_reason);
 /* Asks program.c (w->look) for a sample of w after seconds: at once for
  * a kernel event, soon for a new main process, whose pace sets the next. */
 void worker_look(struct worker *, double after);
+/*
+ * Takes over p (instance_adopt): as the slot's main process, RUNNING, or
+ * as an old process draining, given drain_timeout from now.  -1 for a
+ * candidate (never taken over: the caller stops it), when the slot has a
+ * main process already, or when the kernel cannot watch p.
+ */
+int worker_adopt(struct worker *, const struct state_process *, bool child);
 /* One of its processes is over memory_max: no queue, no drain. */
 void worker_memory_max(struct worker *, struct instance *);
 
