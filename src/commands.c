@@ -19,6 +19,7 @@ const struct protocol_command protocol_commands[PROTOCOL_NCOMMANDS] = {
 	[PROTOCOL_CMD_RELOAD] = { "reload", "reload [NAME...]", "restart processes one at a time (all by default)", 0, -1 },
 	[PROTOCOL_CMD_AVAIL] = { "avail", "avail", "list configured programs", 0, 0 },
 	[PROTOCOL_CMD_SHUTDOWN] = { "shutdown", "shutdown", "stop every process and exit leashd", 0, 0 },
+	[PROTOCOL_CMD_UPGRADE] = { "upgrade", "upgrade", "execute leashd's binary again in place, keeping every process", 0, 0 },
 	[PROTOCOL_CMD_VERSION] = { "version", "version", "leashd's version", 0, 0 },
 	[PROTOCOL_CMD_HELP] = { "help", "help", "this list", 0, 0 },
 };

@@ -1093,6 +1093,25 @@ cmd_shutdown(struct control_client *c, int argc, char **argv)
 }
 
 static int
+cmd_upgrade(struct control_client *c, int argc, char **argv)
+{
+	char err[512];
+
+	(void)argc;
+	(void)argv;
+	log_info("control", "upgrade requested by uid %u", (unsigned)c->uid);
+	if (c->ctl->dm.upgrade == NULL)
+		return reply_error(c, PROTOCOL_EXIT_ERROR, "upgrade is not "
+		    "supported here");
+	if (c->ctl->dm.upgrade(c->ctl->dm.arg, c->fd, c->json, err,
+	    sizeof(err)) != 0)
+		return reply_error(c, PROTOCOL_EXIT_ERROR, "%s", err);
+	client_flush(c);
+	c->busy = true;		/* the new image answers */
+	return -1;
+}
+
+static int
 cmd_version(struct control_client *c, int argc, char **argv)
 {
 	(void)argc;
@@ -1147,6 +1166,7 @@ static int (*const handlers[PROTOCOL_NCOMMANDS])(struct control_client *,
 	[PROTOCOL_CMD_RELOAD] = cmd_reload,
 	[PROTOCOL_CMD_AVAIL] = cmd_avail,
 	[PROTOCOL_CMD_SHUTDOWN] = cmd_shutdown,
+	[PROTOCOL_CMD_UPGRADE] = cmd_upgrade,
 	[PROTOCOL_CMD_VERSION] = cmd_version,
 	[PROTOCOL_CMD_HELP] = cmd_help,
 };
@@ -1603,15 +1623,43 @@ socket_is_live(const char *path)
 	return rc == 0;
 }
 
+static struct control *
+control_new(const struct control_daemon *d, const char *path,
+    const struct group *gr, int fd, char *key)
+{
+	struct control *ctl = xcalloc(1, sizeof(*ctl));
+	struct output_hooks h;
+
+	ctl->dm = *d;
+	ctl->path = xstrdup(path);
+	ctl->fd = fd;
+	if (gr != NULL) {
+		ctl->gid = gr->gr_gid;
+		ctl->has_group = true;
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	sockets_register(key, fd);
+	free(key);
+	ctl->spare[0] = spare_open();
+	ctl->spare[1] = spare_open();
+	ev_timer_init(&ctl->retry, control_retry_cb, 0., 0.);
+	ev_io_init(&ctl->accept_io, control_accept_cb, fd, EV_READ);
+	ev_io_start(d->sv->loop, &ctl->accept_io);
+	h.data = control_output_cb;
+	h.gone = control_output_gone_cb;
+	h.arg = ctl;
+	output_add_hooks(&h);
+	return ctl;
+}
+
 struct control *
 control_listen(const struct control_daemon *d, const char *path,
     const char *group, char *err, size_t errlen)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct control *ctl;
-	struct output_hooks h;
 	struct group *gr = NULL;
-	char *dir, *slash;
+	char *dir, *slash, *key;
 	mode_t old;
 	int fd;
 
@@ -1634,14 +1682,24 @@ control_listen(const struct control_daemon *d, const char *path,
 		}
 	}
 	free(dir);
+	key = xasprintf("control:%s", path);
+	if ((fd = sockets_take(key)) >= 0) {
+		/* Carried across an upgrade: bound, listening, its clients
+		 * queued while leashd executed itself again. */
+		ctl = control_new(d, path, gr, fd, key);
+		log_info("control", "listening on %s (carried over)", path);
+		return ctl;
+	}
 	if (socket_is_live(path)) {
 		snprintf(err, errlen, "another leashd is running: it answers on "
 		    "%s", path);
+		free(key);
 		return NULL;
 	}
 	/* Replace a socket nobody answers on; never anything else. */
 	switch (socket_unlink_stale(path, err, errlen)) {
 	case -1:
+		free(key);
 		return NULL;
 	case 1:
 		log_info("control", "removed stale socket %s", path);
@@ -1651,6 +1709,7 @@ control_listen(const struct control_daemon *d, const char *path,
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0)) < 0) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));
+		free(key);
 		return NULL;
 	}
 	/* Never, not even for a moment, more open than 0600. */
@@ -1659,6 +1718,7 @@ control_listen(const struct control_daemon *d, const char *path,
 		umask(old);
 		snprintf(err, errlen, "bind %s: %s", path, strerror(errno));
 		close(fd);
+		free(key);
 		return NULL;
 	}
 	umask(old);
@@ -1668,31 +1728,17 @@ control_listen(const struct control_daemon *d, const char *path,
 		    group, strerror(errno));
 		close(fd);
 		unlink(path);
+		free(key);
 		return NULL;
 	}
 	if (listen(fd, 128) != 0) {
 		snprintf(err, errlen, "listen: %s", strerror(errno));
 		close(fd);
 		unlink(path);
+		free(key);
 		return NULL;
 	}
-	ctl = xcalloc(1, sizeof(*ctl));
-	ctl->dm = *d;
-	ctl->path = xstrdup(path);
-	ctl->fd = fd;
-	if (gr != NULL) {
-		ctl->gid = gr->gr_gid;
-		ctl->has_group = true;
-	}
-	ctl->spare[0] = spare_open();
-	ctl->spare[1] = spare_open();
-	ev_timer_init(&ctl->retry, control_retry_cb, 0., 0.);
-	ev_io_init(&ctl->accept_io, control_accept_cb, fd, EV_READ);
-	ev_io_start(d->sv->loop, &ctl->accept_io);
-	h.data = control_output_cb;
-	h.gone = control_output_gone_cb;
-	h.arg = ctl;
-	output_add_hooks(&h);
+	ctl = control_new(d, path, gr, fd, key);
 	log_info("control", "listening on %s", path);
 	return ctl;
 }
@@ -1712,6 +1758,7 @@ control_close(struct control *ctl)
 	for (int i = 0; i < 2; i++)
 		if (ctl->spare[i] >= 0)
 			close(ctl->spare[i]);
+	sockets_unregister(ctl->fd);
 	close(ctl->fd);
 	unlink(ctl->path);
 	control_collect(ctl);

@@ -42,6 +42,11 @@ struct control_daemon {
 	bool (*shutting_down)(void *arg);
 	/* [supervisord] identifier, as the file last applied has it. */
 	const char *(*identifier)(void *arg);
+	/* leashctl upgrade: checks the binary, then executes it in place;
+	 * the new image answers on reply_fd (dup it).  -1 with err when it
+	 * cannot be done (nothing changed). */
+	int (*upgrade)(void *arg, int reply_fd, bool json, char *err,
+	    size_t errlen);
 	/* leashd's own log file ([supervisord] logfile; path NULL: none). */
 	struct logfile *(*logfile)(void *arg);
 	void *arg;

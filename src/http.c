@@ -480,7 +480,7 @@ http_open(struct ev_loop *loop, const struct http_listen *l,
 {
 	struct http_server *s;
 	const union MHD_DaemonInfo *info;
-	char why[256];
+	char why[256], *key;
 
 	if (http_load(err, errlen) != 0)
 		return NULL;
@@ -500,7 +500,13 @@ http_open(struct ev_loop *loop, const struct http_listen *l,
 		s->sock.listen = xasprintf("tcp:%s", l->inet);
 		s->name = xstrdup(l->inet);
 	}
-	s->fd = socket_bind(&s->sock, why, sizeof(why));
+	key = xasprintf("rpc:%s", s->sock.listen);
+	/* Carried across an upgrade, or bound now. */
+	if ((s->fd = sockets_take(key)) < 0)
+		s->fd = socket_bind(&s->sock, why, sizeof(why));
+	if (s->fd >= 0)
+		sockets_register(key, s->fd);
+	free(key);
 	if (s->fd < 0) {
 		snprintf(err, errlen, "%s", why);
 		s->mhd = NULL;
@@ -548,8 +554,10 @@ http_close(struct http_server *s)
 		mhd.quiesce_daemon(s->mhd);
 		mhd.stop_daemon(s->mhd);
 	}
-	if (s->fd >= 0)
+	if (s->fd >= 0) {
+		sockets_unregister(s->fd);
 		socket_unbind(&s->sock, s->fd);
+	}
 	free(s->sock.listen);
 	free(s->sock.owner);
 	free(s->name);

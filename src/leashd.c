@@ -24,6 +24,7 @@
 #include "notify.h"
 #include "proc.h"
 #include "program.h"
+#include "protocol.h"
 #include "rpc.h"
 #include "spawn.h"
 #include "supervisor.h"
@@ -52,6 +53,11 @@ struct leashd {
 	struct pool pool;
 	bool shutting_down;
 	bool restart;			/* execute leashd again once down */
+	char **argv;			/* leashd's, to execute it again */
+	bool supervisord;		/* run as supervisord (daemon.h) */
+	bool upgrade_requested;		/* SIGUSR1 */
+	int upgrade_fd;			/* leashctl upgrade's client, or -1 */
+	bool upgrade_json;
 	bool reload_requested;
 	bool reopen_requested;
 
@@ -60,7 +66,7 @@ struct leashd {
 	struct notify *notify;		/* the workers' NOTIFY_SOCKET */
 	struct systemd sd;		/* leashd's own reports to systemd */
 
-	ev_signal sigterm, sigint, sigquit, sighup, sigusr2;
+	ev_signal sigterm, sigint, sigquit, sighup, sigusr1, sigusr2;
 	ev_child any_child;
 	ev_prepare prepare;
 };
@@ -546,6 +552,220 @@ leashd_shutdown_step(struct leashd *d)
 	ev_break(d->loop, EVBREAK_ALL);
 }
 
+/*
+ * Executes path with leashd's own command line (in front: it is in the
+ * background already).  Returns only when execv fails.
+ */
+static void
+leashd_exec(struct leashd *d, const char *path)
+{
+	size_t n = 0;
+	char **again;
+
+	while (d->argv[n] != NULL)
+		n++;
+	again = xcalloc(n + 2, sizeof(*again));
+	memcpy(again, d->argv, n * sizeof(*again));
+	again[n] = d->supervisord ? "--nodaemon" : NULL;
+	execv(path, again);
+	free(again);
+}
+
+/* The binary at leashd's path, which may have been replaced since. */
+static int
+leashd_binary(char *path, size_t len)
+{
+	ssize_t n = readlink("/proc/self/exe", path, len - 1);
+	const char *deleted = " (deleted)";
+	size_t dl = strlen(deleted);
+
+	if (n <= 0)
+		return -1;
+	path[n] = '\0';
+	if ((size_t)n > dl && strcmp(path + n - dl, deleted) == 0)
+		path[n - dl] = '\0';
+	return 0;
+}
+
+/*
+ * Runs the binary to be executed with args; its first line of output in
+ * out.  0 when it ran and exited 0.
+ */
+static int
+leashd_try_binary(const char *path, char *const *args, char *out,
+    size_t outlen)
+{
+	int p[2], status;
+	ssize_t n, got = 0;
+	pid_t pid;
+
+	out[0] = '\0';
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return -1;
+	if ((pid = fork()) == 0) {
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		execv(path, args);
+		_exit(127);
+	}
+	close(p[1]);
+	while (pid > 0 && got < (ssize_t)outlen - 1 &&
+	    (n = read(p[0], out + got, outlen - 1 - got)) != 0)
+		if (n > 0)
+			got += n;
+		else if (errno != EINTR)
+			break;
+	close(p[0]);
+	out[got > 0 ? got : 0] = '\0';
+	out[strcspn(out, "\n")] = '\0';
+	if (pid < 0)
+		return -1;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+/* Can the binary start and read the file?  Its version in version. */
+static int
+leashd_upgrade_check(struct leashd *d, char *path, size_t pathlen,
+    char *version, size_t vlen, char *err, size_t errlen)
+{
+	char out[512];
+
+	if (leashd_binary(path, pathlen) != 0) {
+		snprintf(err, errlen, "cannot find leashd's binary: %s",
+		    strerror(errno));
+		return -1;
+	}
+	if (access(path, X_OK) != 0) {
+		snprintf(err, errlen, "%.300s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (leashd_try_binary(path, (char *[]){ path, "--version", NULL },
+	    out, sizeof(out)) != 0 || strncmp(out, "leashd ", 7) != 0) {
+		snprintf(err, errlen, "%.300s does not start as leashd: %.150s",
+		    path, out[0] ? out : "no output");
+		return -1;
+	}
+	snprintf(version, vlen, "%.32s", out + 7);
+	if (leashd_try_binary(path, (char *[]){ path, "-t", "-c",
+	    d->config_path, NULL }, out, sizeof(out)) != 0) {
+		snprintf(err, errlen, "%.200s refuses %.150s: %.150s", path,
+		    d->config_path, out);
+		return -1;
+	}
+	return 0;
+}
+
+/* The answer leashctl upgrade waits for, written by either image. */
+static void
+leashd_upgrade_answer(int fd, bool json, int code, const char *text)
+{
+	struct buf b = { 0 };
+
+	if (fd < 0)
+		return;
+	if (json) {
+		buf_puts(&b, code == 0 ? "{\"ok\":true,\"message\":" :
+		    "{\"error\":");
+		buf_json_string(&b, text);
+		buf_puts(&b, "}\n");
+	} else
+		buf_printf(&b, code == 0 ? "%s\n" : "ERROR (%s)\n", text);
+	buf_printf(&b, "%s%d\n", PROTOCOL_END, code);
+	(void)!write(fd, b.p, b.n);
+	buf_reset(&b);
+	close(fd);
+}
+
+/*
+ * leashctl upgrade, SIGUSR1: the binary is checked, the state file is
+ * written with every descriptor the new image needs (takeover.h), and
+ * leashd executes itself in place: same pid, every process kept.  When
+ * anything fails before the exec, leashd runs on as it was.
+ */
+static void
+leashd_upgrade(struct leashd *d)
+{
+	char path[4096], version[64], err[512], fd[16];
+	struct strv carry = { 0 };
+
+	d->upgrade_requested = false;
+	if (leashd_upgrade_check(d, path, sizeof(path), version,
+	    sizeof(version), err, sizeof(err)) != 0)
+		goto fail;
+	log_info("leashd", "upgrading: executing %s (%s -> %s), every process "
+	    "kept", path, PACKAGE_VERSION, version);
+	systemd_reloading(&d->sd);
+	strv_push(&carry, xstrdup("from"));
+	strv_push(&carry, xstrdup(PACKAGE_VERSION));
+	if (d->upgrade_fd >= 0) {
+		snprintf(fd, sizeof(fd), "%d", d->upgrade_fd);
+		strv_push(&carry, xstrdup("reply"));
+		strv_push(&carry, xstrdup(fd));
+		strv_push(&carry, xstrdup("reply-json"));
+		strv_push(&carry, xstrdup(d->upgrade_json ? "1" : "0"));
+		fcntl(d->upgrade_fd, F_SETFD, 0);
+	}
+	if (takeover_save(d->statefile, &d->sv, &d->pool, &carry) == 0) {
+		leashd_log_close(d);
+		leashd_exec(d, path);
+		leashd_log_open(d);
+		snprintf(err, sizeof(err), "cannot execute %.300s: %s", path,
+		    strerror(errno));
+	} else
+		snprintf(err, sizeof(err), "cannot write %s", d->statefile);
+	strv_free(&carry);
+	takeover_uncarry(&d->sv, &d->pool);
+	takeover_save(d->statefile, &d->sv, &d->pool, NULL);
+	systemd_reloaded(&d->sd);
+fail:
+	log_warnx("leashd", "upgrade: %s; leashd runs on as it was", err);
+	leashd_upgrade_answer(d->upgrade_fd, d->upgrade_json, 1, err);
+	d->upgrade_fd = -1;
+}
+
+/* The new image serves: the answer leashctl upgrade waits for. */
+static void
+leashd_upgraded(const struct state *st, bool own)
+{
+	const char *from = state_carry(st, "from");
+	const char *reply = state_carry(st, "reply");
+	const char *json = state_carry(st, "reply-json");
+	char *text;
+	int fd;
+
+	if (!own)
+		return;
+	text = xasprintf("upgraded: leashd %s -> %s (pid %d)",
+	    from ? from : "?", PACKAGE_VERSION, (int)getpid());
+	log_info("leashd", "%s", text);
+	if (reply != NULL && (fd = atoi(reply)) > 2 &&
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) == 0)
+		leashd_upgrade_answer(fd, json != NULL && strcmp(json, "1") == 0,
+		    0, text);
+	free(text);
+}
+
+static int
+leashd_upgrade_cb(void *arg, int fd, bool json, char *err, size_t errlen)
+{
+	struct leashd *d = arg;
+
+	if (d->shutting_down || d->upgrade_fd >= 0) {
+		snprintf(err, errlen, "%s", d->shutting_down ?
+		    "leashd is shutting down" : "an upgrade is under way");
+		return -1;
+	}
+	if ((d->upgrade_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0) {
+		snprintf(err, errlen, "dup: %s", strerror(errno));
+		return -1;
+	}
+	d->upgrade_json = json;
+	supervisor_changed(&d->sv);
+	return 0;
+}
+
 /* The state file follows the processes, at most every
  * STATE_SAVE_INTERVAL (a mass start changes it a thousand times). */
 static void
@@ -562,7 +782,7 @@ leashd_save_state(struct leashd *d)
 	ev_timer_stop(d->loop, &d->state_timer);
 	d->sv.state_changed = false;
 	d->state_saved = now;
-	takeover_save(d->statefile, &d->sv, &d->pool, false);
+	takeover_save(d->statefile, &d->sv, &d->pool, NULL);
 }
 
 static void
@@ -596,6 +816,8 @@ leashd_reconcile(struct ev_loop *loop, ev_prepare *w, int revents)
 			}
 		}
 	}
+	if ((d->upgrade_requested || d->upgrade_fd >= 0) && !d->shutting_down)
+		leashd_upgrade(d);
 	if (d->reload_requested && !d->shutting_down) {
 		struct strv report = { 0 };
 		d->reload_requested = false;
@@ -746,6 +968,9 @@ signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	case SIGHUP:
 		d->reload_requested = true;
 		break;
+	case SIGUSR1:
+		d->upgrade_requested = true;
+		break;
 	case SIGUSR2:
 		d->reopen_requested = true;
 		break;
@@ -792,6 +1017,9 @@ leashd_main(int argc, char **argv)
 		return rc;
 	d.config_path = args.config;
 	d.settings = args.settings.v;
+	d.argv = argv;
+	d.supervisord = args.supervisord;
+	d.upgrade_fd = -1;
 	ensure_stdio();
 	d.cfg = config_load_settings(d.config_path, d.settings, &diag);
 	if (args.dump) {
@@ -840,6 +1068,7 @@ leashd_main(int argc, char **argv)
 	signal_watch(&d, &d.sigint, SIGINT);
 	signal_watch(&d, &d.sigquit, SIGQUIT);
 	signal_watch(&d, &d.sighup, SIGHUP);
+	signal_watch(&d, &d.sigusr1, SIGUSR1);
 	signal_watch(&d, &d.sigusr2, SIGUSR2);
 	ev_child_init(&d.any_child, any_child_cb, 0, 0);
 	ev_child_start(d.loop, &d.any_child);
@@ -858,23 +1087,27 @@ leashd_main(int argc, char **argv)
 	dm.configured = leashd_configured_cb;
 	dm.identifier = leashd_identifier_cb;
 	dm.logfile = leashd_logfile_cb;
+	dm.upgrade = leashd_upgrade_cb;
 	dm.arg = &d;
-	d.control = control_listen(&dm, sockpath, d.cfg->control_group, err,
-	    sizeof(err));
-	if (d.control == NULL) {
-		fprintf(stderr, "leashd: %s\n", err);
-		free(sockpath);
-		config_free(d.cfg);
-		ev_loop_destroy(d.loop);
-		return 1;
-	}
+	/* Before the control socket: an upgrade carried it over. */
 	d.statefile = sibling_path(sockpath, "state");
 	if ((taking = takeover_load(d.statefile, &taken, &own, err,
 	    sizeof(err))) < 0) {
 		fprintf(stderr, "leashd: error: %s\n", err);
 		free(sockpath);
 		free(d.statefile);
-		control_close(d.control);
+		config_free(d.cfg);
+		ev_loop_destroy(d.loop);
+		return 1;
+	}
+	d.control = control_listen(&dm, sockpath, d.cfg->control_group, err,
+	    sizeof(err));
+	if (d.control == NULL) {
+		fprintf(stderr, "leashd: %s\n", err);
+		if (taking > 0)
+			state_free(&taken);
+		free(d.statefile);
+		free(sockpath);
 		config_free(d.cfg);
 		ev_loop_destroy(d.loop);
 		return 1;
@@ -920,8 +1153,10 @@ leashd_main(int argc, char **argv)
 	d.cfg->nprograms = 0;
 	if (taking > 0) {
 		takeover_adopt(&taken, own, &d.sv, &d.pool, &keep);
+		leashd_upgraded(&taken, own);
 		state_free(&taken);
 	}
+	sockets_inherit_done();
 	supervisor_cgroups_leftover(&d.sv, &keep);
 	strv_free(&keep);
 	ev_timer_init(&d.state_timer, state_timer_cb, 0., 0.);
@@ -960,14 +1195,10 @@ leashd_main(int argc, char **argv)
 	free(d.pidfile);
 	if (d.restart) {
 		/* Every descriptor is close-on-exec: the new image binds
-		 * its sockets afresh, in front (it is in the background
-		 * already). */
-		char **again = xcalloc(argc + 2, sizeof(*again));
-		memcpy(again, argv, argc * sizeof(*again));
-		again[argc] = args.supervisord ? "--nodaemon" : NULL;
+		 * its sockets afresh. */
 		log_info("leashd", "executing %s again", argv[0]);
 		leashd_log_close(&d);
-		execv("/proc/self/exe", again);
+		leashd_exec(&d, "/proc/self/exe");
 		log_warn("leashd", "cannot execute leashd again");
 		return 1;
 	}

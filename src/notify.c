@@ -163,18 +163,26 @@ notify_open(struct supervisor *sv, const struct pool *pool, const char *path,
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct notify *n;
 	int one = 1, size = 1 << 20, fd;
+	char *key;
 
 	if (strlen(path) >= sizeof(sun.sun_path)) {
 		snprintf(err, errlen, "notify socket path too long: %s", path);
 		return NULL;
 	}
-	if (socket_unlink_stale(path, err, errlen) < 0)
+	key = xasprintf("notify:%s", path);
+	/* Carried across an upgrade, with what workers sent meanwhile. */
+	if ((fd = sockets_take(key)) >= 0)
+		goto bound;
+	if (socket_unlink_stale(path, err, errlen) < 0) {
+		free(key);
 		return NULL;
+	}
 	memcpy(sun.sun_path, path, strlen(path));
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0 ||
 	    chmod(path, 0666) != 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) != 0) {
+		free(key);
 		snprintf(err, errlen, "notify socket %s: %s", path,
 		    strerror(errno));
 		if (fd >= 0) {
@@ -184,6 +192,9 @@ notify_open(struct supervisor *sv, const struct pool *pool, const char *path,
 		return NULL;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+bound:
+	sockets_register(key, fd);
+	free(key);
 	n = xcalloc(1, sizeof(*n));
 	n->sv = sv;
 	n->pool = pool;
@@ -201,6 +212,7 @@ notify_close(struct notify *n)
 	if (n == NULL)
 		return;
 	ev_io_stop(n->sv->loop, &n->io);
+	sockets_unregister(n->fd);
 	close(n->fd);
 	unlink(n->path);
 	n->sv->notify_socket[0] = '\0';

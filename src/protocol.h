@@ -32,6 +32,9 @@
  *   reload [NAME...]          rolling restart of each worker, one at a time
  *   avail                     configured programs
  *   shutdown                  stop every worker and exit
+ *   upgrade                   execute leashd's binary (new or not) again
+ *                             in place, every process kept; answered by
+ *                             the new image once it serves
  *   version                   leashd's version and this protocol's
  *   help                      this list
  * NAME is "all", "GROUP:*", "GROUP:PROCESS", a program name, or a
@@ -75,6 +78,7 @@ enum protocol_command_id {
 	PROTOCOL_CMD_RELOAD,
 	PROTOCOL_CMD_AVAIL,
 	PROTOCOL_CMD_SHUTDOWN,
+	PROTOCOL_CMD_UPGRADE,
 	PROTOCOL_CMD_VERSION,
 	PROTOCOL_CMD_HELP,
 	PROTOCOL_NCOMMANDS

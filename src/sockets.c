@@ -408,3 +408,89 @@ sockets_migrate_req(void)
 		return -1;
 	return buf[0] == '1';
 }
+
+struct own_socket {
+	char *key;
+	int fd;
+};
+
+static struct own_socket *owned, *inherited;
+static size_t nowned, ninherited;
+
+static void
+own_push(struct own_socket **v, size_t *n, const char *key, int fd)
+{
+	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
+	(*v)[*n].key = xstrdup(key);
+	(*v)[*n].fd = fd;
+	(*n)++;
+}
+
+static void
+own_remove(struct own_socket *v, size_t *n, size_t i)
+{
+	free(v[i].key);
+	v[i] = v[--*n];
+}
+
+void
+sockets_register(const char *key, int fd)
+{
+	own_push(&owned, &nowned, key, fd);
+}
+
+void
+sockets_unregister(int fd)
+{
+	for (size_t i = 0; i < nowned; i++)
+		if (owned[i].fd == fd) {
+			own_remove(owned, &nowned, i);
+			break;
+		}
+	if (nowned == 0) {
+		free(owned);
+		owned = NULL;
+	}
+}
+
+void
+sockets_each(void (*fn)(void *, const char *, int), void *arg)
+{
+	for (size_t i = 0; i < nowned; i++)
+		fn(arg, owned[i].key, owned[i].fd);
+}
+
+void
+sockets_inherit(const char *key, int fd)
+{
+	own_push(&inherited, &ninherited, key, fd);
+}
+
+int
+sockets_take(const char *key)
+{
+	int fd;
+
+	for (size_t i = 0; i < ninherited; i++)
+		if (strcmp(inherited[i].key, key) == 0) {
+			fd = inherited[i].fd;
+			own_remove(inherited, &ninherited, i);
+			if (fcntl(fd, F_SETFD, FD_CLOEXEC) != 0) {
+				close(fd);
+				return -1;
+			}
+			return fd;
+		}
+	return -1;
+}
+
+void
+sockets_inherit_done(void)
+{
+	while (ninherited > 0) {
+		close(inherited[0].fd);
+		own_remove(inherited, &ninherited, 0);
+	}
+	free(inherited);
+	inherited = NULL;
+}

@@ -58,4 +58,22 @@ int sockets_reuseport(const pid_t *pids, size_t n, char *addr, size_t len);
 int sockets_migrate_req(void);
 void listeners_close(struct listeners *);
 
+/*
+ * leashd's own sockets (control, notify, XML-RPC), by a key naming each
+ * ("control:PATH"), so that an upgrade carries them across its exec
+ * (takeover.h): each is registered once bound and unregistered when
+ * closed; a new image takes the one it inherited instead of binding.
+ */
+void sockets_register(const char *key, int fd);
+void sockets_unregister(int fd);
+/* Calls fn for each registered socket. */
+void sockets_each(void (*fn)(void *arg, const char *key, int fd), void *arg);
+/* An inherited socket, for sockets_take. */
+void sockets_inherit(const char *key, int fd);
+/* The inherited socket for key, close-on-exec again, or -1. */
+int sockets_take(const char *key);
+/* Closes the inherited sockets nobody took (their server is gone from
+ * the configuration). */
+void sockets_inherit_done(void);
+
 #endif

@@ -39,6 +39,9 @@ state_format(const struct state *st)
 		put_word(&b, p->fullname);
 		buf_putc(&b, '\n');
 	}
+	for (size_t i = 0; i + 1 < st->carry.n; i += 2)
+		buf_printf(&b, "carry %s %s\n", st->carry.v[i],
+		    st->carry.v[i + 1]);
 	return buf_take(&b);
 }
 
@@ -109,6 +112,22 @@ state_add_process(struct state *st)
 	memset(p, 0, sizeof(*p));
 	p->out_fd = p->err_fd = -1;
 	return p;
+}
+
+void
+state_add_carry(struct state *st, const char *key, const char *value)
+{
+	strv_push(&st->carry, xstrdup(key));
+	strv_push(&st->carry, xstrdup(value));
+}
+
+const char *
+state_carry(const struct state *st, const char *key)
+{
+	for (size_t i = 0; i + 1 < st->carry.n; i += 2)
+		if (strcmp(st->carry.v[i], key) == 0)
+			return st->carry.v[i + 1];
+	return NULL;
 }
 
 static bool
@@ -195,8 +214,12 @@ state_parse(const char *text, size_t len, struct state *st, size_t *skipped,
 		} else if (!(n > 0 && strcmp(w[0], "socket") == 0 &&
 		    parse_socket(st, w, n)) &&
 		    !(n > 0 && strcmp(w[0], "process") == 0 &&
-		    parse_process(st, w, n)))
-			(*skipped)++;
+		    parse_process(st, w, n))) {
+			if (n == 3 && strcmp(w[0], "carry") == 0)
+				state_add_carry(st, w[1], w[2]);
+			else
+				(*skipped)++;
+		}
 	}
 	if (!leashd) {
 		snprintf(err, errlen, lineno == 0 ? "empty state file" :
@@ -225,6 +248,7 @@ state_free(struct state *st)
 	}
 	free(st->sockets);
 	free(st->procs);
+	strv_free(&st->carry);
 	memset(st, 0, sizeof(*st));
 }
 

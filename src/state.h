@@ -10,11 +10,15 @@
  *   leashd PID STARTTIME
  *   socket NAME INODE FD LISTEN
  *   process PID PGID STARTTIME ROLE STARTED OUT ERR CMDHASH TOKEN CGROUP NAME
+ *   carry KEY VALUE
  *
  * STARTTIME is the kernel's (field 22 of /proc/PID/stat, in clock ticks
  * since boot), so that a reused pid is not taken for the process; FD, OUT
  * and ERR are descriptors carried across an upgrade's exec (-1 after a
- * crash); CGROUP is "-" when none; NAME is "program:process".
+ * crash); CGROUP is "-" when none; NAME is "program:process".  carry
+ * lines are an upgrade's only: leashd's own sockets (KEY as sockets.h's
+ * registry has it, VALUE the descriptor) and the client waiting for the
+ * upgrade's answer.
  */
 #ifndef LEASH_STATE_H
 #define LEASH_STATE_H
@@ -23,6 +27,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+#include "util.h"
 
 #define STATE_VERSION 1
 
@@ -52,6 +58,7 @@ struct state {
 	size_t nsockets;
 	struct state_process *procs;
 	size_t nprocs;
+	struct strv carry;		/* KEY, VALUE, KEY, VALUE ... */
 };
 
 /* The text of the file. */
@@ -67,6 +74,9 @@ void state_free(struct state *);
 void state_add_socket(struct state *, const char *name, const char *listen,
     unsigned long inode, int fd);
 struct state_process *state_add_process(struct state *);
+void state_add_carry(struct state *, const char *key, const char *value);
+/* The value of a carry line, or NULL. */
+const char *state_carry(const struct state *, const char *key);
 
 /* /proc/PID/stat's start time, 0 when there is no such process. */
 unsigned long long state_starttime(pid_t);

@@ -34,6 +34,13 @@ inheritable(int fd)
 		fcntl(fd, F_SETFD, 0);
 }
 
+static void
+not_inheritable(int fd)
+{
+	if (fd >= 0)
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
 static bool
 save_instance(struct instance *in, const void *arg)
 {
@@ -64,10 +71,23 @@ save_instance(struct instance *in, const void *arg)
 	return false;
 }
 
+static void
+carry_socket(void *arg, const char *key, int fd)
+{
+	char value[16];
+
+	if (strpbrk(key, " \t\n") != NULL)
+		return;		/* the line could not be read back */
+	snprintf(value, sizeof(value), "%d", fd);
+	state_add_carry(arg, key, value);
+	inheritable(fd);
+}
+
 int
 takeover_save(const char *path, struct supervisor *sv, struct pool *pool,
-    bool carry)
+    const struct strv *carries)
 {
+	bool carry = carries != NULL;
 	static unsigned long long self_start;
 	struct state st = { .leashd = sv->self };
 	struct save s = { &st, ev_now(sv->loop), carry };
@@ -88,12 +108,43 @@ takeover_save(const char *path, struct supervisor *sv, struct pool *pool,
 			inheritable(l->fd);
 	}
 	pool_find_instance(pool, save_instance, &s);
+	if (carry) {
+		sockets_each(carry_socket, &st);
+		for (size_t i = 0; i + 1 < carries->n; i += 2)
+			state_add_carry(&st, carries->v[i], carries->v[i + 1]);
+	}
 	text = state_format(&st);
 	if ((rc = write_file_atomic(path, text, strlen(text))) != 0)
 		log_warn("takeover", "cannot write the state file %s", path);
 	free(text);
 	state_free(&st);
 	return rc;
+}
+
+static bool
+uncarry_instance(struct instance *in, const void *arg)
+{
+	(void)arg;
+	not_inheritable(in->out.fd);
+	not_inheritable(in->err.fd);
+	return false;
+}
+
+static void
+uncarry_socket(void *arg, const char *key, int fd)
+{
+	(void)arg;
+	(void)key;
+	not_inheritable(fd);
+}
+
+void
+takeover_uncarry(struct supervisor *sv, struct pool *pool)
+{
+	for (size_t i = 0; i < sv->listeners.n; i++)
+		not_inheritable(sv->listeners.v[i].fd);
+	pool_find_instance(pool, uncarry_instance, NULL);
+	sockets_each(uncarry_socket, NULL);
 }
 
 int
@@ -119,15 +170,19 @@ takeover_load(const char *path, struct state *st, bool *own, char *err,
 	if (skipped > 0)
 		log_warnx("takeover", "%s: %zu lines that do not read as leash "
 		    "state skipped", path, skipped);
-	if (st->leashd == getpid())
+	if (st->leashd == getpid()) {
 		*own = true;
-	else if (state_same_process(st->leashd, st->starttime)) {
+		for (size_t i = 0; i + 1 < st->carry.n; i += 2)
+			if (strchr(st->carry.v[i], ':') != NULL)
+				sockets_inherit(st->carry.v[i],
+				    atoi(st->carry.v[i + 1]));
+	} else if (state_same_process(st->leashd, st->starttime)) {
 		snprintf(err, errlen, "%s: leashd pid %d, which wrote it, is "
 		    "still running", path, (int)st->leashd);
 		state_free(st);
 		return -1;
 	}
-	if (st->nprocs == 0) {
+	if (st->nprocs == 0 && !*own) {
 		state_free(st);
 		return 0;
 	}

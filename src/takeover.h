@@ -25,17 +25,22 @@ struct supervisor;
 struct strv;
 
 /*
- * Writes the state of sv and pool to path.  carry: with the descriptors a
- * new image of this process inherits (an upgrade), which are then made
- * inheritable; else -1 in their place.  0, or -1 (logged).
+ * Writes the state of sv and pool to path.  carry, for an upgrade: with
+ * the descriptors the new image of this process inherits (the workers'
+ * sockets and pipes, leashd's own sockets in sockets.h's registry), which
+ * are made inheritable, and carry's KEY, VALUE pairs; NULL: -1 in their
+ * place.  0, or -1 (logged).
  */
 int takeover_save(const char *path, struct supervisor *, struct pool *,
-    bool carry);
+    const struct strv *carry);
+/* After an upgrade that failed to execute: close-on-exec again. */
+void takeover_uncarry(struct supervisor *, struct pool *);
 /*
  * Reads path at start.  Returns 1 with st filled when it holds processes
  * to take over: *own says whether they are this process's (an upgrade);
  * 0 when there is nothing to take over (no file, a clean stop); -1 with
- * err when another leashd that is alive wrote it.
+ * err when another leashd that is alive wrote it.  An upgrade's carried
+ * sockets go to sockets.h's inherited ones.
  */
 int takeover_load(const char *path, struct state *st, bool *own, char *err,
     size_t errlen);
