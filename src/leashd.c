@@ -766,17 +766,23 @@ leashd_upgrade_cb(void *arg, int fd, bool json, char *err, size_t errlen)
 	return 0;
 }
 
-/* The state file follows the processes, at most every
- * STATE_SAVE_INTERVAL (a mass start changes it a thousand times). */
+/*
+ * The state file follows the processes, at most every STATE_SAVE_INTERVAL
+ * and a further STATE_SAVE_INTERVAL per thousand processes: a mass start
+ * changes it a thousand times, and at 10,000 workers each write is a
+ * megabyte.  A process spawned since the last write is still found after
+ * a crash when it has a cgroup (supervisor_cgroups_leftover).
+ */
 static void
 leashd_save_state(struct leashd *d)
 {
 	ev_tstamp now = ev_now(d->loop);
+	double every = STATE_SAVE_INTERVAL * (1 + d->sv.state_procs / 1000);
 
-	if (now - d->state_saved < STATE_SAVE_INTERVAL) {
+	if (now - d->state_saved < every) {
 		if (!ev_is_active(&d->state_timer))
 			supervisor_timer(&d->sv, &d->state_timer,
-			    d->state_saved + STATE_SAVE_INTERVAL - now);
+			    d->state_saved + every - now);
 		return;
 	}
 	ev_timer_stop(d->loop, &d->state_timer);

@@ -145,8 +145,7 @@ proc_table_free(struct proc_table *t)
 	memset(t, 0, sizeof(*t));
 }
 
-/* The value of TOKEN_KEY in /proc/PID/environ, or "" (truncated to len). */
-static void
+void
 proc_token(pid_t pid, char *token, size_t len)
 {
 	char path[64], *buf, *p;

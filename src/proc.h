@@ -55,5 +55,7 @@ void proc_read_strays(struct proc_table *, pid_t self, const pid_t *known,
 size_t proc_tree(const struct proc_table *, pid_t self, pid_t root,
     const char *token, pid_t **out);
 int pid_compare(const void *, const void *);
+/* The worker token in /proc/PID/environ, or "" (truncated to len). */
+void proc_token(pid_t, char *token, size_t len);
 
 #endif

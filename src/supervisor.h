@@ -72,6 +72,7 @@ struct supervisor {
 	bool changed;			/* the loop should look at the pool */
 	bool state_changed;		/* a process came or went: the state
 					 * file (state.h) is due */
+	size_t state_procs;		/* processes it named last time */
 };
 
 void supervisor_init(struct supervisor *, struct ev_loop *);

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "instance.h"
 #include "log.h"
+#include "proc.h"
 #include "program.h"
 #include "sockets.h"
 #include "supervisor.h"
@@ -20,6 +21,7 @@
 #include "worker.h"
 
 #define ORPHAN_STOP_WAIT 10.0	/* SIGKILL after, when its program is gone */
+#define UNLISTED_WAIT 2.0	/* for those killed before sockets are bound */
 
 struct save {
 	struct state *st;
@@ -47,7 +49,7 @@ save_instance(struct instance *in, const void *arg)
 	const struct save *s = arg;
 	struct state_process *p;
 
-	if (in->pid <= 0 || in->spec->cfg->listener)
+	if (in->pid <= 0)
 		return false;
 	if (in->kernel_start == 0)
 		in->kernel_start = state_starttime(in->pid);
@@ -108,6 +110,7 @@ takeover_save(const char *path, struct supervisor *sv, struct pool *pool,
 			inheritable(l->fd);
 	}
 	pool_find_instance(pool, save_instance, &s);
+	sv->state_procs = st.nprocs;
 	if (carry) {
 		sockets_each(carry_socket, &st);
 		for (size_t i = 0; i + 1 < carries->n; i += 2)
@@ -147,6 +150,61 @@ takeover_uncarry(struct supervisor *sv, struct pool *pool)
 	sockets_each(uncarry_socket, NULL);
 }
 
+/* Whether token is that of a process st names that still runs. */
+static bool
+listed_alive(const struct state *st, const char *token)
+{
+	for (size_t i = 0; i < st->nprocs; i++)
+		if (strcmp(st->procs[i].token, token) == 0 &&
+		    state_same_process(st->procs[i].pid, st->procs[i].starttime))
+			return true;
+	return false;
+}
+
+/*
+ * Processes of the dead leashd its state file does not account for -- a
+ * worker spawned after the last write, what is left of a listed one that
+ * died meanwhile -- found by the token in their environment and killed
+ * before anything binds the sockets they may hold.  A process whose
+ * parent is the dead leashd's pid belongs to whoever has that pid now.
+ */
+static void
+kill_unlisted(const struct state *st)
+{
+	struct proc_table t = { 0 };
+	struct proc_entry e;
+	char prefix[24], token[48];
+	pid_t *v = NULL;
+	size_t n = 0, plen;
+	double until;
+
+	snprintf(prefix, sizeof(prefix), "%d-", (int)st->leashd);
+	plen = strlen(prefix);
+	if (proc_scan(&t) != 0)
+		return;
+	for (size_t i = 0; i < t.n; i++) {
+		if (t.p[i].ppid == st->leashd || t.p[i].pid == getpid())
+			continue;
+		proc_token(t.p[i].pid, token, sizeof(token));
+		if (strncmp(token, prefix, plen) != 0 ||
+		    listed_alive(st, token))
+			continue;
+		log_warnx("takeover", "pid %d (token %s) of leashd pid %d is not "
+		    "in its state file: SIGKILL", (int)t.p[i].pid, token,
+		    (int)st->leashd);
+		kill(t.p[i].pid, SIGKILL);
+		v = xrealloc(v, (n + 1) * sizeof(*v));
+		v[n++] = t.p[i].pid;
+	}
+	proc_table_free(&t);
+	/* Gone (or a zombie, whose sockets are closed) before a bind. */
+	until = ev_time() + UNLISTED_WAIT;
+	for (size_t i = 0; i < n; i++)
+		while (proc_read_stat(v[i], &e) == 0 && ev_time() < until)
+			usleep(1000);
+	free(v);
+}
+
 int
 takeover_load(const char *path, struct state *st, bool *own, char *err,
     size_t errlen)
@@ -177,11 +235,13 @@ takeover_load(const char *path, struct state *st, bool *own, char *err,
 				sockets_inherit(st->carry.v[i],
 				    atoi(st->carry.v[i + 1]));
 	} else if (state_same_process(st->leashd, st->starttime)) {
-		snprintf(err, errlen, "%s: leashd pid %d, which wrote it, is "
-		    "still running", path, (int)st->leashd);
+		snprintf(err, errlen, "another leashd is running: pid %d, "
+		    "which keeps %s", (int)st->leashd, path);
 		state_free(st);
 		return -1;
 	}
+	if (!*own)
+		kill_unlisted(st);
 	if (st->nprocs == 0 && !*own) {
 		state_free(st);
 		return 0;

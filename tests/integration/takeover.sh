@@ -38,6 +38,10 @@ web_running_pids() {
 	ctl status web 2>/dev/null | awk '$2 == "RUNNING" { print $3 }' |
 	    sort -n | tr '\n' ' '
 }
+# ctl_pid_of_state NAME: NAME's pid as the state file has it.
+ctl_pid_of_state() {
+	awk -v n="$1" '$1 == "process" && $12 == n { print $2 }' "$STATE"
+}
 upgraded_twice() {
 	[ "$(count_log 'upgraded: leashd' "$DIR/truncated.log")" = 2 ]
 }
@@ -120,6 +124,24 @@ check "the new leashd stops cleanly (status $LEASHD_STATUS)" \
 check "nothing is left of either leashd's processes" \
     sh -c "[ $(count_tokens $first) = 0 ] && [ $(count_workers web) = 0 ] && [ $(count_workers bg) = 0 ]"
 check "the state file goes with a clean stop" test ! -e "$STATE"
+
+# 1b. A worker spawned after the last write of the state file: the crash
+# comes before the file names it.  Found by its token and killed before
+# the socket it holds is bound, so the new pool is not doubled.
+start_leashd "$conf" "$DIR/unlisted.log"
+wait_for "the pool runs for the unlisted case" 10 all_running 5
+crash
+unlisted=$(ctl_pid_of_state web:web_2)
+sed -i '/ web:web_2$/d' "$STATE"
+start_leashd "$conf" "$DIR/unlisted2.log"
+wait_for "the new leashd runs every slot" 10 all_running 5
+check "the process the state file does not name is killed" \
+    log_has "pid $unlisted \(token [0-9-]*\) of leashd pid [0-9]+ is not in its state file: SIGKILL"
+check "and gone" dead "$unlisted"
+check "3 web workers, not 4 (got $(count_workers web))" \
+    test "$(count_workers web)" = 3
+signal_leashd TERM
+wait_leashd_exit 15
 
 # 2. During a drain-then-replace: old, candidate and new processes.
 LEAK=64
