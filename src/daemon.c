@@ -59,6 +59,8 @@ usage(FILE *f, bool supervisord)
 		    "  -c FILE    configuration file (default " DEFAULT_CONFIG ")\n"
 		    "  -t         check the configuration and exit (0 ok, 78 bad)\n"
 		    "  -T         print the configuration as JSON and exit\n"
+		    "  --check-state FILE  whether this leashd can take over a "
+		    "state file\n"
 		    "  -v         print the version and exit\n"
 		    "supervisord's options (-n -s -u -m -d -l -y -z -e -j -i -q "
 		    "-k -a, --minprocs,\n--strip_ansi) set the [supervisord] key "
@@ -98,6 +100,7 @@ daemon_args_parse(struct daemon_args *a, int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "configuration", required_argument, NULL, 'c' },
 		{ "test", no_argument, NULL, 'C' },
+		{ "check-state", required_argument, NULL, 'K' },
 		{ "version", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "nodaemon", no_argument, NULL, 'n' },
@@ -151,6 +154,10 @@ daemon_args_parse(struct daemon_args *a, int argc, char **argv)
 		case 'C':
 			a->test = true;
 			continue;
+		case 'K':
+			free(a->check_state);
+			a->check_state = xstrdup(optarg);
+			continue;
 		case 'T':
 			a->dump = true;
 			continue;
@@ -198,6 +205,7 @@ daemon_args_free(struct daemon_args *a)
 {
 	strv_free(&a->settings);
 	free(a->config);
+	free(a->check_state);
 }
 
 /* The soft limit raised to at least min (the hard one too, as root). */

@@ -15,6 +15,7 @@ struct daemon_args {
 	char *config;		/* -c, or the default (searched for) */
 	bool test;		/* -t (leashd), --test */
 	bool dump;		/* -T */
+	char *check_state;	/* --check-state FILE (an upgrade's check) */
 	bool supervisord;	/* run as "supervisord" */
 	struct strv settings;	/* "key=value" for [supervisord], from flags */
 };

@@ -648,7 +648,7 @@ leashd_upgrade_check(struct leashd *d, char *path, size_t pathlen,
 		return -1;
 	}
 	snprintf(version, vlen, "%.32s", out + 7);
-	if (leashd_try_binary(path, (char *[]){ path, "-t", "-c",
+	if (leashd_try_binary(path, (char *[]){ path, "--test", "-c",
 	    d->config_path, NULL }, out, sizeof(out)) != 0) {
 		snprintf(err, errlen, "%.200s refuses %.150s: %.150s", path,
 		    d->config_path, out);
@@ -687,7 +687,7 @@ leashd_upgrade_answer(int fd, bool json, int code, const char *text)
 static void
 leashd_upgrade(struct leashd *d)
 {
-	char path[4096], version[64], err[512], fd[16];
+	char path[4096], version[64], err[512], out[512], fd[16];
 	struct strv carry = { 0 };
 
 	d->upgrade_requested = false;
@@ -707,14 +707,19 @@ leashd_upgrade(struct leashd *d)
 		strv_push(&carry, xstrdup(d->upgrade_json ? "1" : "0"));
 		fcntl(d->upgrade_fd, F_SETFD, 0);
 	}
-	if (takeover_save(d->statefile, &d->sv, &d->pool, &carry) == 0) {
+	if (takeover_save(d->statefile, &d->sv, &d->pool, &carry) != 0)
+		snprintf(err, sizeof(err), "cannot write %.300s", d->statefile);
+	else if (leashd_try_binary(path, (char *[]){ path, "--check-state",
+	    d->statefile, NULL }, out, sizeof(out)) != 0)
+		snprintf(err, sizeof(err), "%.200s cannot take this leashd's "
+		    "processes over: %.200s", path, out);
+	else {
 		leashd_log_close(d);
 		leashd_exec(d, path);
 		leashd_log_open(d);
 		snprintf(err, sizeof(err), "cannot execute %.300s: %s", path,
 		    strerror(errno));
-	} else
-		snprintf(err, sizeof(err), "cannot write %s", d->statefile);
+	}
 	strv_free(&carry);
 	takeover_uncarry(&d->sv, &d->pool);
 	takeover_save(d->statefile, &d->sv, &d->pool, NULL);
@@ -1021,6 +1026,11 @@ leashd_main(int argc, char **argv)
 
 	if ((rc = daemon_args_parse(&args, argc, argv)) >= 0)
 		return rc;
+	if (args.check_state != NULL) {
+		rc = takeover_check(args.check_state);
+		daemon_args_free(&args);
+		return rc;
+	}
 	d.config_path = args.config;
 	d.settings = args.settings.v;
 	d.argv = argv;

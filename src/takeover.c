@@ -397,3 +397,27 @@ takeover_adopt(struct state *st, bool own, struct supervisor *sv,
 	log_info("takeover", "took over %zu of %zu processes", taken,
 	    st->nprocs);
 }
+
+int
+takeover_check(const char *path)
+{
+	struct state st;
+	char err[256], *text;
+	size_t len, skipped;
+
+	if ((text = read_file_text(path, &len)) == NULL) {
+		fprintf(stderr, "leashd: %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	if (state_parse(text, len, &st, &skipped, err, sizeof(err)) != 0) {
+		fprintf(stderr, "leashd: %s: %s\n", path, err);
+		free(text);
+		return 1;
+	}
+	free(text);
+	printf("leashd: %s: leashd pid %d, %zu processes, %zu sockets, %zu "
+	    "lines skipped\n", path, (int)st.leashd, st.nprocs, st.nsockets,
+	    skipped);
+	state_free(&st);
+	return skipped == 0 ? 0 : 1;
+}

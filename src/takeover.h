@@ -33,6 +33,8 @@ struct strv;
  */
 int takeover_save(const char *path, struct supervisor *, struct pool *,
     const struct strv *carry);
+/* leashd --check-state: 0 when this binary reads every line of path. */
+int takeover_check(const char *path);
 /* After an upgrade that failed to execute: close-on-exec again. */
 void takeover_uncarry(struct supervisor *, struct pool *);
 /*

@@ -9,7 +9,7 @@
 # or names a reused pid takes over nothing and kills nothing of others'.
 # leashctl upgrade (and SIGUSR1) under HTTP load: the same leashd and
 # worker pids, every request answered; a binary that cannot start is
-# refused and leashd runs on.
+# refused, so is one that cannot read the state, and leashd runs on.
 here=$(cd "$(dirname "$0")" && pwd) && . "$here/lib.sh" &&
     . "$here/sd_lib.sh"
 
@@ -22,10 +22,19 @@ STATE=$DIR/leash.state
 count_tokens() {
 	pids_of_token_owners "$1" | wc -w | tr -d ' '
 }
-# workers_of PROGRAM: pids whose environment names that program, sorted.
+# workers_of PROGRAM: this test's processes (other tests run programs of
+# the same names) whose environment names that program, sorted.
 workers_of() {
-	grep -l -s -z -E "^LEASH_PROGRAM_NAME=$1\$" /proc/[0-9]*/environ |
-	    sed 's|/proc/\([0-9]*\)/environ|\1|' | sort -n | tr '\n' ' '
+	for _f in $(grep -l -s -z -F -x "TAKEOVER_TEST=$DIR" /proc/[0-9]*/environ); do
+		grep -q -s -z -x "LEASH_PROGRAM_NAME=$1" "$_f" &&
+		    echo "$_f" | sed 's|/proc/\([0-9]*\)/environ|\1|'
+	done | sort -n | tr '\n' ' '
+}
+web_is() {
+	[ "$(count_workers web)" = "$1" ]
+}
+bg_is() {
+	[ "$(count_workers bg)" = "$1" ]
 }
 count_workers() {
 	set -- $(workers_of "$1")
@@ -66,6 +75,7 @@ listen = tcp:127.0.0.1:$PORT
 
 [program:web]
 command = $HTTPWORKER ${LEAK:+--leak $LEAK}
+environment = TAKEOVER_TEST="$DIR"
 sockets = web
 numprocs = 3
 process_name = web_%(process_num)d
@@ -77,6 +87,7 @@ drain_timeout = 5s
 
 [program:bg]
 command = $WORKER --children 2
+environment = TAKEOVER_TEST="$DIR"
 numprocs = 2
 process_name = bg_%(process_num)d
 startsecs = 0.3
@@ -168,7 +179,7 @@ kill -TERM $load 2>/dev/null
 wait $load 2>/dev/null
 check "the load saw no failed request across the crash" \
     sh -c "! grep -q '^fail' '$DIR/load.out'"
-wait_for "then exactly 3 web workers" 15 sh -c "[ \$(grep -l -s -z -E '^LEASH_PROGRAM_NAME=web\$' /proc/[0-9]*/environ | wc -l) = 3 ]"
+wait_for "then exactly 3 web workers" 15 web_is 3
 signal_leashd TERM
 wait_leashd_exit 15
 check "nothing left after a crash during a replace" \
@@ -187,7 +198,7 @@ wait_for "the new leashd comes up" 10 log_has "took over"
 check "a changed command is not taken over" \
     log_has "bg:bg_[01]: pid [0-9]+ is not taken over \(its command changed\)"
 wait_for "the new command runs, one child each: 2 + 2 bg processes" 15 \
-    sh -c "[ \$(grep -l -s -z -E '^LEASH_PROGRAM_NAME=bg\$' /proc/[0-9]*/environ | wc -l) = 4 ]"
+    bg_is 4
 check "the web workers were taken over" \
     log_has "web:web_2: took over pid"
 signal_leashd TERM
@@ -264,6 +275,21 @@ check "an upgrade to a binary that cannot start fails (exit $rc) and says why" \
 TAP_DIAG_FILE=
 check "leashd runs on, the same pid, the same workers" \
     sh -c "[ \"\$($LEASHCTL -s $CTL_SOCK pid)\" = $pid_before ] && [ '$(workers_of web)' = '$web_before' ]"
+# One that starts but cannot read this leashd's state (an older version):
+# refused after the state is written, before the exec.
+printf '#!/bin/sh\nif [ "$1" = --check-state ]; then echo "state file version 1, this leashd reads 0" >&2; exit 1; fi\nexec "%s" "$@"\n' \
+    "$LEASHD.good" >"$LEASHD.new"
+chmod +x "$LEASHD.new"
+mv "$LEASHD.new" "$LEASHD"
+ctl upgrade >"$DIR/old-upgrade.out" 2>&1
+rc=$?
+TAP_DIAG_FILE=$DIR/old-upgrade.out
+check "an upgrade to a binary that cannot read the state fails (exit $rc)" \
+    sh -c "[ $rc = 1 ] && grep -q 'cannot take this leashd.s processes over: state file version 1' '$DIR/old-upgrade.out'"
+TAP_DIAG_FILE=
+check "leashd runs on after it too, the same workers" \
+    sh -c "[ \"\$($LEASHCTL -s $CTL_SOCK pid)\" = $pid_before ] && [ '$(workers_of web)' = '$web_before' ]"
+check "and serves" serves
 mv "$LEASHD.good" "$LEASHD"
 signal_leashd TERM
 wait_leashd_exit 15
