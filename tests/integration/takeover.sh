@@ -261,34 +261,32 @@ check "every request during the upgrade was answered ($(grep -c ' 200$' "$DIR/up
 signal_leashd USR1
 wait_for "SIGUSR1 upgrades too" 10 upgraded_twice
 check "still the same workers" test "$(workers_of web)" = "$web_before"
-# A binary that cannot start is refused; nothing changes.
-# (Replaced the way a package upgrade does: a new file renamed over it.)
+# Binaries an upgrade must refuse, each installed the way a package
+# upgrade does (a new file renamed over leashd's): nothing changes.
+# refused_upgrade DESC REGEX SCRIPT: SCRIPT (printf format, %s the good
+# binary) is installed, leashctl upgrade exits 1 saying REGEX, and the
+# same leashd pid and workers run on.
 cp "$LEASHD" "$LEASHD.good"
-printf '#!/bin/sh\necho broken >&2\nexit 1\n' >"$LEASHD.new"
-chmod +x "$LEASHD.new"
-mv "$LEASHD.new" "$LEASHD"
-ctl upgrade >"$DIR/bad-upgrade.out" 2>&1
-rc=$?
-TAP_DIAG_FILE=$DIR/bad-upgrade.out
-check "an upgrade to a binary that cannot start fails (exit $rc) and says why" \
-    sh -c "[ $rc = 1 ] && grep -q 'does not start as leashd: broken' '$DIR/bad-upgrade.out'"
-TAP_DIAG_FILE=
-check "leashd runs on, the same pid, the same workers" \
-    sh -c "[ \"\$($LEASHCTL -s $CTL_SOCK pid)\" = $pid_before ] && [ '$(workers_of web)' = '$web_before' ]"
+refused_upgrade() {
+	printf "$3" "$LEASHD.good" >"$LEASHD.new"
+	chmod +x "$LEASHD.new"
+	mv "$LEASHD.new" "$LEASHD"
+	ctl upgrade >"$DIR/refused.out" 2>&1
+	rc=$?
+	TAP_DIAG_FILE=$DIR/refused.out
+	check "an upgrade to a binary that $1 fails (exit $rc) and says why" \
+	    sh -c "[ $rc = 1 ] && grep -q '$2' '$DIR/refused.out'"
+	TAP_DIAG_FILE=
+	check "leashd runs on after it: the same pid, the same workers" \
+	    sh -c "[ \"\$($LEASHCTL -s $CTL_SOCK pid)\" = $pid_before ] && [ '$(workers_of web)' = '$web_before' ]"
+}
+refused_upgrade "cannot start" 'does not start as leashd: broken' \
+    '#!/bin/sh\necho broken >&2\nexit 1\n'
 # One that starts but cannot read this leashd's state (an older version):
 # refused after the state is written, before the exec.
-printf '#!/bin/sh\nif [ "$1" = --check-state ]; then echo "state file version 1, this leashd reads 0" >&2; exit 1; fi\nexec "%s" "$@"\n' \
-    "$LEASHD.good" >"$LEASHD.new"
-chmod +x "$LEASHD.new"
-mv "$LEASHD.new" "$LEASHD"
-ctl upgrade >"$DIR/old-upgrade.out" 2>&1
-rc=$?
-TAP_DIAG_FILE=$DIR/old-upgrade.out
-check "an upgrade to a binary that cannot read the state fails (exit $rc)" \
-    sh -c "[ $rc = 1 ] && grep -q 'cannot take this leashd.s processes over: state file version 1' '$DIR/old-upgrade.out'"
-TAP_DIAG_FILE=
-check "leashd runs on after it too, the same workers" \
-    sh -c "[ \"\$($LEASHCTL -s $CTL_SOCK pid)\" = $pid_before ] && [ '$(workers_of web)' = '$web_before' ]"
+refused_upgrade "cannot read the state" \
+    'cannot take this leashd.s processes over: state file version 1' \
+    '#!/bin/sh\nif [ "$1" = --check-state ]; then echo "state file version 1, this leashd reads 0" >&2; exit 1; fi\nexec "%s" "$@"\n'
 check "and serves" serves
 mv "$LEASHD.good" "$LEASHD"
 signal_leashd TERM
