@@ -51,6 +51,16 @@ web_running_pids() {
 ctl_pid_of_state() {
 	awk -v n="$1" '$1 == "process" && $12 == n { print $2 }' "$STATE"
 }
+# upgrade_says RC REGEX DESC: one check that leashctl upgrade exits RC and
+# prints a line matching REGEX.
+upgrade_says() {
+	ctl upgrade >"$DIR/upgrade.out" 2>&1
+	_rc=$?
+	TAP_DIAG_FILE=$DIR/upgrade.out
+	check "$3 (exit $_rc)" \
+	    sh -c "[ $_rc = $1 ] && grep -q '$2' '$DIR/upgrade.out'"
+	TAP_DIAG_FILE=
+}
 upgraded_twice() {
 	[ "$(count_log 'upgraded: leashd' "$DIR/truncated.log")" = 2 ]
 }
@@ -220,7 +230,7 @@ check "nothing left after a crash during a mass start" \
 sed -i "s|^numprocs = 40|numprocs = 3|" "$conf"
 
 # 5. State files that must take nothing over.
-sleep 600 &
+"$WORKER" >/dev/null 2>&1 &
 innocent=$!
 bg_track $innocent
 printf 'leash-state 1\nleashd 1 1\nprocess %d %d 1 0 0 -1 -1 0 x-1 - web:web_0\n' \
@@ -245,12 +255,8 @@ web_before=$(workers_of web)
     >"$DIR/upgrade-load.out" 2>&1 &
 load=$!
 bg_track $load
-ctl upgrade >"$DIR/upgrade.out" 2>&1
-rc=$?
-TAP_DIAG_FILE=$DIR/upgrade.out
-check "leashctl upgrade answers once the new image serves (exit $rc)" \
-    sh -c "[ $rc = 0 ] && grep -q '^upgraded: leashd .* -> .* (pid $pid_before)' '$DIR/upgrade.out'"
-TAP_DIAG_FILE=
+upgrade_says 0 "^upgraded: leashd .* -> .* (pid $pid_before)" \
+    "leashctl upgrade answers once the new image serves"
 check "the same leashd pid" test "$(ctl pid)" = "$pid_before"
 check "the same worker pids" test "$(workers_of web)" = "$web_before"
 check "its control socket was carried over" \
@@ -271,12 +277,7 @@ refused_upgrade() {
 	printf "$3" "$LEASHD.good" >"$LEASHD.new"
 	chmod +x "$LEASHD.new"
 	mv "$LEASHD.new" "$LEASHD"
-	ctl upgrade >"$DIR/refused.out" 2>&1
-	rc=$?
-	TAP_DIAG_FILE=$DIR/refused.out
-	check "an upgrade to a binary that $1 fails (exit $rc) and says why" \
-	    sh -c "[ $rc = 1 ] && grep -q '$2' '$DIR/refused.out'"
-	TAP_DIAG_FILE=
+	upgrade_says 1 "$2" "an upgrade to a binary that $1 fails and says why"
 	check "leashd runs on after it: the same pid, the same workers" \
 	    sh -c "[ \"\$($LEASHCTL -s $CTL_SOCK pid)\" = $pid_before ] && [ '$(workers_of web)' = '$web_before' ]"
 }
