@@ -7,9 +7,12 @@ here=$(cd "$(dirname "$0")" && pwd) && . "$here/lib.sh"
 
 LEASHCTL=$top_builddir/src/leashctl
 pids_root=
+# v1: the pids hierarchy; v2: a cgroup whose children have pids (the root
+# has no pids.max of its own).
 for d in /sys/fs/cgroup/pids /sys/fs/cgroup; do
-	if [ -w "$d" ] && { [ -e "$d/pids.max" ] || [ "$d" = /sys/fs/cgroup/pids ]; } &&
-	    [ -e "$d/cgroup.procs" ]; then
+	if [ -w "$d" ] && [ -e "$d/cgroup.procs" ] &&
+	    { [ -e "$d/pids.max" ] || [ "$d" = /sys/fs/cgroup/pids ] ||
+	    grep -qw pids "$d/cgroup.subtree_control" 2>/dev/null; }; then
 		pids_root=$d
 		break
 	fi
@@ -39,11 +42,7 @@ startretries = 1
 EOF
 
 # leashd inside the cgroup: it and what it forks count against pids.max.
-sh -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' _ "$cg" \
-    "$LEASHD" -c "$conf" >"$DIR/leashd.log" 2>&1 &
-LEASHD_PID=$!
-LEASHD_PIDS="$LEASHD_PIDS $LEASHD_PID"
-LEASHD_LOG=$DIR/leashd.log
+LEASHD_CGROUP=$cg start_leashd "$conf"
 ctl() {
 	"$LEASHCTL" -s "$DIR/leash.sock" "$@"
 }
@@ -69,5 +68,6 @@ check "with room again, start b works" grep -q "b:b: started" "$DIR/start2.out"
 ctl shutdown >/dev/null 2>&1
 wait_leashd_exit 15
 check "leashd exits 0 (status $LEASHD_STATUS)" test "$LEASHD_STATUS" = 0
-poll 5 rmdir "$cg"
+# (on cgroup v2 leashd made itself a leashd cgroup inside it)
+poll 5 eval 'find "$cg" -depth -type d -exec rmdir {} + 2>/dev/null; [ ! -d "$cg" ]'
 exit 0

@@ -10,7 +10,8 @@
 #                    not_ok shows the tail of $TAP_DIAG_FILE, else of the
 #                    leashd log
 #   start_leashd CONFIG [LOG]   leashd in the background, output in LOG
-#                    (default $DIR/leashd.log); sets LEASHD_PID, LEASHD_LOG
+#                    (default $DIR/leashd.log); sets LEASHD_PID, LEASHD_LOG;
+#                    with LEASHD_CGROUP set, leashd starts in that cgroup
 #   wait_for DESC SECS CMD...   one test: polls CMD until it succeeds or
 #                    SECS pass
 #   poll SECS CMD...            the same without a test line
@@ -197,7 +198,12 @@ start_leashd() {
 	LEASHD_LOG=${2:-$DIR/leashd.log}
 	TAP_DIAG_FILE=
 	: >"$LEASHD_LOG"
-	"$LEASHD" -c "$1" >>"$LEASHD_LOG" 2>&1 &
+	if [ -n "${LEASHD_CGROUP:-}" ]; then
+		sh -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' _ \
+		    "$LEASHD_CGROUP" "$LEASHD" -c "$1" >>"$LEASHD_LOG" 2>&1 &
+	else
+		"$LEASHD" -c "$1" >>"$LEASHD_LOG" 2>&1 &
+	fi
 	LEASHD_PID=$!
 	LEASHD_PIDS="$LEASHD_PIDS $LEASHD_PID"
 	LEASHD_STATUS=

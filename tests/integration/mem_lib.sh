@@ -32,7 +32,10 @@
 #                    line in a testworker --events FILE (empty if none)
 #   replaced_pairs NAME           "OLD NEW" per completed replacement of
 #                    NAME, from the log (NEW became ready, OLD drained)
-#   memcg_of PID                  the directory of PID's v1 memory cgroup
+#   memcg_version                 1 (v1 memory hierarchy), 2 (cgroup v2
+#                    with memory) or empty, for this process
+#   memcg_of PID                  the directory of PID's memory cgroup
+#   leash_base LEASHD_PID         where that leashd makes workers' cgroups
 #   leash_cgroups LEASHD_PID      the leash-LEASHD_PID-* cgroup directories
 #   no_leash_cgroups BASE LEASHD_PID   BASE has no leash-LEASHD_PID-* left
 
@@ -196,16 +199,35 @@ replaced_pairs() {
 	    awk '$1 == "R" { n = $2 } $1 == "D" && n != "" { print $2, n; n = "" }'
 }
 
-# memcg_of PID: /sys/fs/cgroup/memory/... of PID (v1), empty when none.
+# memcg_version: 1 when this process's memory cgroup is on a v1 memory
+# hierarchy, 2 when it is on cgroup v2 with the memory controller there,
+# empty when neither.
+memcg_version() {
+	if grep -E -q '^[0-9]+:([^:]*,)?memory(,[^:]*)?:' /proc/self/cgroup; then
+		echo 1
+	elif _d=$(memcg_of $$) && [ -n "$_d" ] &&
+	    grep -qw memory "$_d/cgroup.controllers" 2>/dev/null; then
+		echo 2
+	fi
+}
+
+# memcg_of PID: the directory of PID's memory cgroup: on the v1 memory
+# hierarchy when there is one (/sys/fs/cgroup/memory/...), else on cgroup2;
+# fails when PID has neither.
 memcg_of() {
 	_rel=$(sed -n 's/^[0-9]*:\([^:]*,\)\{0,1\}memory\(,[^:]*\)\{0,1\}:\(.*\)$/\3/p' \
 	    "/proc/$1/cgroup" 2>/dev/null)
+	_fs=cgroup
+	if [ -z "$_rel" ]; then
+		_rel=$(sed -n 's/^0::\(.*\)$/\1/p' "/proc/$1/cgroup" 2>/dev/null)
+		_fs=cgroup2
+	fi
 	[ -n "$_rel" ] || return 1
-	# The mount of the memory hierarchy, and the part of the hierarchy it
-	# shows (not "/" inside a container's cgroup namespace).
-	awk -v rel="$_rel" '
+	# The mount of the hierarchy, and the part of it it shows (not "/"
+	# inside a container's cgroup namespace).
+	awk -v rel="$_rel" -v fs="$_fs" '
 	    { for (i = 1; i <= NF && $i != "-"; i++) ; }
-	    $(i + 1) == "cgroup" && ("," $(i + 3) ",") ~ /,memory,/ {
+	    $(i + 1) == fs && (fs == "cgroup2" || ("," $(i + 3) ",") ~ /,memory,/) {
 		root = $4; mnt = $5
 		if (root != "/" && index(rel, root) == 1)
 			rel = substr(rel, length(root) + 1)
@@ -216,8 +238,19 @@ memcg_of() {
 	    }' "/proc/$1/mountinfo"
 }
 
+# leash_base LEASHD_PID: where that leashd makes its workers' cgroups: its
+# own memory cgroup on v1; on v2, where it moved itself out of the way
+# (<its cgroup>/leashd), the cgroup above.
+leash_base() {
+	_b=$(memcg_of "$1") || return 1
+	case $_b in
+	*/leashd) [ "$(memcg_version)" = 2 ] && _b=${_b%/leashd} ;;
+	esac
+	echo "$_b"
+}
+
 leash_cgroups() {
-	_base=$(memcg_of "$1") || return 0
+	_base=$(leash_base "$1") || return 0
 	for _d in "$_base"/leash-"$1"-*; do
 		[ -d "$_d" ] && echo "$_d"
 	done

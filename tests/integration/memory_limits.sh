@@ -75,7 +75,6 @@ wait_for "every program reaches RUNNING" 10 all_up
 warm=$(worker_pid warm:warm)
 long=$(worker_pid long:long)
 hard=$(worker_pid hard:hard)
-fat=$(worker_pid fat:fat)
 
 # While warm grows (2.4 s from its start) its trend says so.
 jwait "json: warm's trend is growing during its warm-up, with an eta" 5 \
@@ -118,22 +117,39 @@ jwait "json: long has restarts_by_reason.memory >= 1" 5 \
 
 # ---- a worker whose footprint is over the limit from its start
 
+# A first sample can come while fat still allocates its 48 MiB (a slow
+# machine, a VM), and its growth then looks like a leak: one replacement
+# may take over before either footprint is known.  The pid the footprint
+# line names is the one that must be kept from then on.
 wait_for "fat's footprint is reported once" 5 \
-    log_has " memory: fat:fat: pid $fat's footprint [0-9.]+M exceeds memory_limit 32\.0M, and so does its replacement's right after start \([0-9.]+M\): not replacing it for 1 s \(raise memory_limit if this is its normal size\)\$"
+    log_has " memory: fat:fat: pid [0-9]+'s footprint [0-9.]+M exceeds memory_limit 32\.0M, and so does its replacement's right after start \([0-9.]+M\): not replacing it for 1 s \(raise memory_limit if this is its normal size\)\$"
+fat=$(sed -n "s/.* memory: fat:fat: pid \([0-9]*\)'s footprint .*/\1/p" "$LEASHD_LOG" | head -n 1)
+took_over=$(count_log " program: fat:fat: replacement pid [0-9]+ is ready")
+diag "fat: pid ${fat:-?}, after $took_over replacement(s) in its first moments"
+check "at most one replacement took over before the footprint was known" \
+    test "$took_over" -le 1
 check "no replacement of fat takes over in 3 s" \
-    never 3 log_has " program: fat:fat: replacement pid [0-9]+ is ready"
+    never 3 eval '[ "$(count_log " program: fat:fat: replacement pid [0-9]+ is ready")" -gt "$took_over" ]'
 check "the footprint line appears once" \
     test "$(count_log " memory: fat:fat: .*footprint .* right after start")" -eq 1
 # Attempts at about 0.1 s (while it starts), 1.5 s and 4 s: 1 s, then 2 s
 # of back-off after each failure.
-check "fat is not replaced in a loop: its attempts back off (at most 3 in its first 4 s)" \
-    test "$(count_log " program: fat:fat: replacing pid ")" -le 3
+# gaps_grow REGEX: the log lines matching REGEX come 0.9 s apart or more,
+# and no gap is shorter than the one before it (less 0.2 s).
+gaps_grow() {
+	grep -E -- "$1" "$LEASHD_LOG" | _log_secs | awk '
+	    NR > 1 { g = $1 - p; if (g < 0) g += 86400
+		if (g < 0.9 || g < last - 0.2) bad = 1; last = g }
+	    { p = $1 } END { exit bad }'
+}
+check "fat is not replaced in a loop: its attempts back off (1 s, then longer)" \
+    gaps_grow " program: fat:fat: replacing pid $fat "
 # (the last attempt may still be under way)
 check "each attempt fails on the replacement's own footprint" \
-    eval '[ "$(count_log " program: fat:fat: replacement failed \(its footprint ")" -ge $(($(count_log " program: fat:fat: replacing pid ") - 1)) ]'
+    eval '[ "$(count_log " program: fat:fat: replacement failed \(its footprint .* of pid $fat\)")" -ge $(($(count_log " program: fat:fat: replacing pid $fat ") - 1)) ]'
 check "fat's pid $fat is alive" alive "$fat"
-jcheck "json: fat has footprint_exceeds_limit true, restarts 0, pid $fat" \
-    "p('fat:fat')['footprint_exceeds_limit'] is True and p('fat:fat')['restarts'] == 0 and p('fat:fat')['pid'] == $fat"
+jcheck "json: fat has footprint_exceeds_limit true, restarts $took_over, pid $fat" \
+    "p('fat:fat')['footprint_exceeds_limit'] is True and p('fat:fat')['restarts'] == $took_over and p('fat:fat')['pid'] == $fat"
 if [ -n "$py" ]; then
 	diag "fat: $(jval 'p("fat:fat")["description"]')"
 fi
@@ -348,7 +364,7 @@ if [ -r "/proc/$LEASHD_PID/cgroup" ] && base_cg=$(memcg_of "$LEASHD_PID") &&
 	check "no leash-$LEASHD_PID-* cgroup was made" \
 	    no_leash_cgroups "$base_cg" "$LEASHD_PID"
 else
-	skip "no v1 memory cgroup to look in"
+	skip "no memory cgroup to look in"
 fi
 signal_leashd TERM
 wait_leashd_exit 15

@@ -1,26 +1,52 @@
 #!/bin/sh
-# Per-worker cgroups (cgroup v1 memory hierarchy): each worker process,
-# with its children, lives in a leash-LEASHDPID-N cgroup of its own inside
-# leashd's memory cgroup; memory figures come from that cgroup; memory_max
-# sets the kernel's backstop limit; a replaced (reloaded) worker's cgroup
-# goes with it;
-# after "leashctl stop all", and after leashd exits, no leash-LEASHDPID-*
-# cgroup is left.  Needs root and a v1 memory cgroup: skipped otherwise.
+# Per-worker cgroups: each worker process, with its children, lives in a
+# leash-LEASHDPID-N cgroup of its own inside leashd's memory cgroup (v1),
+# or inside the cgroup leashd was started in (v2, where leashd moves
+# itself to <cgroup>/leashd, as under systemd's Delegate=yes); memory
+# figures come from that cgroup; memory_max sets the kernel's backstop
+# limit; a replaced (reloaded) worker's cgroup goes with it; after
+# "leashctl stop all", and after leashd exits, no leash-LEASHDPID-* cgroup
+# is left.  Needs root and a memory cgroup (v1, or v2 with the memory
+# controller): skipped otherwise.  tests/vm/run runs it on cgroup v2.
 here=$(cd "$(dirname "$0")" && pwd) && . "$here/lib.sh" && . "$here/mem_lib.sh"
 
 if [ "$(id -u)" != 0 ]; then
 	skip "not root: leashd cannot make cgroups"
 	exit 0
 fi
-if ! grep -E -q '^[0-9]+:([^:]*,)?memory(,[^:]*)?:' /proc/self/cgroup 2>/dev/null; then
-	skip "no v1 memory cgroup for this process (cgroup v2 only, or none)"
-	exit 0
-fi
+V=$(memcg_version)
 mybase=$(memcg_of $$)
-if [ -z "$mybase" ] || [ ! -d "$mybase" ] || [ ! -w "$mybase" ]; then
-	skip "the v1 memory cgroup ${mybase:-?} is not there or not writable"
+case $V in
+1)
+	if [ -z "$mybase" ] || [ ! -d "$mybase" ] || [ ! -w "$mybase" ]; then
+		skip "the v1 memory cgroup ${mybase:-?} is not there or not writable"
+		exit 0
+	fi
+	limit_file=memory.limit_in_bytes usage_file=memory.usage_in_bytes
+	inactive_key=total_inactive_file
+	;;
+2)
+	# leashd alone in a cgroup of its own with memory enabled above it,
+	# as systemd starts a unit with Delegate=yes.
+	svc=$mybase/leash-test-$$
+	if ! grep -qw memory "$mybase/cgroup.subtree_control" 2>/dev/null &&
+	    ! echo +memory >"$mybase/cgroup.subtree_control" 2>/dev/null; then
+		skip "cannot enable memory for the cgroups under $mybase"
+		exit 0
+	fi
+	if ! mkdir "$svc"; then
+		skip "cannot make a cgroup in $mybase"
+		exit 0
+	fi
+	LEASHD_CGROUP=$svc
+	limit_file=memory.max usage_file=memory.current
+	inactive_key=inactive_file
+	;;
+*)
+	skip "no memory cgroup for this process (neither v1 nor v2 with memory)"
 	exit 0
-fi
+	;;
+esac
 
 quiet="stdout_logfile = NONE
 stderr_logfile = NONE"
@@ -35,7 +61,9 @@ numprocs = 2
 startsecs = 0.3
 memory_limit = 64M
 memory_max = 96M
-memory_interval = 100ms
+; (slow enough that no sample sees the 16 MiB being allocated at the start,
+; whose growth would look like a leak heading for the limit)
+memory_interval = 500ms
 $quiet
 
 ; Replaced by leashctl reload.
@@ -47,17 +75,23 @@ $quiet
 EOF
 start_leashd "$DIR/cg.ini" "$DIR/cg.log"
 
-wait_for "leashd says it puts each worker in a cgroup (v1)" 5 \
-    log_has " cgroup: one cgroup per worker, in /.* \(cgroup v1\)\$"
-if ! log_has " cgroup: one cgroup per worker, in /.* \(cgroup v1\)\$"; then
+wait_for "leashd says it puts each worker in a cgroup (v$V)" 5 \
+    log_has " cgroup: one cgroup per worker, in /.* \(cgroup v$V\)\$"
+if ! log_has " cgroup: one cgroup per worker, in /.* \(cgroup v$V\)\$"; then
 	diag "$(grep ' cgroup: ' "$LEASHD_LOG")"
-	skip "leashd does not use v1 cgroups here: nothing more to check"
+	skip "leashd does not use v$V cgroups here: nothing more to check"
 	exit 0
 fi
-base=$(memcg_of "$LEASHD_PID")
-diag "leashd $LEASHD_PID is in $base"
+base=$(leash_base "$LEASHD_PID")
+diag "leashd $LEASHD_PID is in $(memcg_of "$LEASHD_PID")"
+if [ "$V" = 2 ]; then
+	check "leashd moved itself to $svc/leashd, out of its workers' way" \
+	    test "$(memcg_of "$LEASHD_PID")" = "$svc/leashd"
+	check "memory is enabled for the cgroups under $svc" \
+	    grep -qw memory "$svc/cgroup.subtree_control"
+fi
 check "the logged cgroup base is leashd's own memory cgroup" \
-    log_has " cgroup: one cgroup per worker, in $base \(cgroup v1\)\$"
+    log_has " cgroup: one cgroup per worker, in $base \(cgroup v$V\)\$"
 
 wait_for "cg_0, cg_1 and calm reach RUNNING, cg_0 and cg_1 with 2 children" 10 eval \
     'in_state cg:cg_0 RUNNING && in_state cg:cg_1 RUNNING &&
@@ -102,8 +136,8 @@ for n in 0 1; do
 	    eval 'in_procs "$cg" $pid $kids && [ "$(count_of_lines "$cg/cgroup.procs")" -eq 3 ]'
 	check "cg_$n: its children are in the same cgroup" \
 	    all_in_cgroup "$cg" $kids
-	check "cg_$n: memory_max 96M set the kernel's backstop at 96M + 16M" \
-	    test "$(cat "$cg/memory.limit_in_bytes")" = $((112 * 1024 * 1024))
+	check "cg_$n: memory_max 96M set the kernel's backstop at 96M + 16M ($limit_file)" \
+	    test "$(cat "$cg/$limit_file")" = $((112 * 1024 * 1024))
 	cgs="$cgs $cg"
 done
 check "the two workers have different cgroups" distinct $cgs
@@ -112,8 +146,8 @@ check "the two workers have different cgroups" distinct $cgs
 close_to_cgroup() {
 	jstatus || return 1
 	_cur=$(jval "p('cg:cg_$1')['memory']['current']")
-	_use=$(cat "$2/memory.usage_in_bytes")
-	_ina=$(sed -n 's/^total_inactive_file //p' "$2/memory.stat")
+	_use=$(cat "$2/$usage_file")
+	_ina=$(sed -n "s/^$inactive_key //p" "$2/memory.stat")
 	awk -v c="$_cur" -v u="$_use" -v i="${_ina:-0}" \
 	    'BEGIN { d = c - (u - i); if (d < 0) d = -d; exit !(d <= 4 * 2^20) }'
 }
@@ -167,3 +201,7 @@ wait_for "after leashd exits, no leash-$leashd-* cgroup is left" 5 \
 check "nor its probe cgroup" test ! -d "$base/leash-probe-$leashd"
 check "leashd did not fail to remove a cgroup" \
     eval '! log_has " cgroup: could not remove "'
+if [ "$V" = 2 ]; then
+	check "$svc can be removed: only leashd's own cgroup was left in it" \
+	    eval 'rmdir "$svc/leashd" && rmdir "$svc"'
+fi
