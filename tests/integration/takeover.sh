@@ -96,12 +96,13 @@ ${LIMIT:+memory_interval = 100ms}
 drain_timeout = 5s
 
 [program:bg]
-command = $WORKER --children 2
+command = $WORKER --children 2${BG_SLOW_STOP:+ --ignore-term}
 environment = TAKEOVER_TEST="$DIR"
 numprocs = 2
 process_name = bg_%(process_num)d
 startsecs = 0.3
 stdout_logfile = $DIR/bg.log
+stopwaitsecs = 2
 EOF
 }
 write_conf
@@ -196,8 +197,11 @@ check "nothing left after a crash during a replace" \
     sh -c "[ $(count_workers web) = 0 ] && [ $(count_workers bg) = 0 ]"
 
 # 3. During a reload that changes a program's command: the old command's
-# processes are not taken over, but stopped, and the new ones start.
-write_conf
+# processes are not taken over, but stopped, and the new ones start.  They
+# ignore SIGTERM, so the reload is still stopping them when leashd dies
+# (were they quick, the reload could finish first and the new leashd
+# would rightly take the new command's processes over).
+BG_SLOW_STOP=1 write_conf
 start_leashd "$conf" "$DIR/reload.log"
 wait_for "the pool runs again" 10 all_running 5
 sed -i "s|^command = $WORKER --children 2|command = $WORKER --children 1|" "$conf"
