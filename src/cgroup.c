@@ -339,6 +339,21 @@ inactive_read(const struct cgroup_root *root, const char *dir)
 	return inactive;
 }
 
+uint64_t
+cgroup_oom_kills(const struct cgroup_root *root, const char *dir)
+{
+	char *file = join(dir, root->version == CGROUP_V2 ? "memory.events" :
+	    "memory.oom_control"), *text;
+	uint64_t n = 0;
+
+	text = read_file_text(file, NULL);
+	free(file);
+	if (text != NULL && cgroup_stat_value(text, "oom_kill", &n) != 0)
+		n = 0;
+	free(text);
+	return n;
+}
+
 int
 cgroup_memory(const struct cgroup_root *root, const char *dir,
     struct cgroup_meter *m, uint64_t stat_at, uint64_t *working_set,

@@ -68,6 +68,13 @@ int cgroup_usage_open(const struct cgroup_root *, const char *dir);
 int cgroup_memory(const struct cgroup_root *, const char *dir,
     struct cgroup_meter *, uint64_t stat_at, uint64_t *working_set,
     uint64_t *usage);
+/*
+ * How many of the cgroup's processes the kernel's OOM killer has killed
+ * (oom_kill in memory.events, or in v1's memory.oom_control); 0 when it
+ * cannot be read.  The count is the victim's cgroup's, whichever limit
+ * (its own, or one above it) was reached.
+ */
+uint64_t cgroup_oom_kills(const struct cgroup_root *, const char *dir);
 /* Parses "key value" lines of memory.stat for key. */
 int cgroup_stat_value(const char *text, const char *key, uint64_t *out);
 /* SIGKILL to every member (cgroup.kill on v2 when there is one). */

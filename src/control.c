@@ -379,9 +379,10 @@ describe(const struct worker *w, char *buf, size_t len)
 			    w->state == WORKER_EXITED ? "" : "exited too quickly, ",
 			    WEXITSTATUS(st));
 		else if (WIFSIGNALED(st))
-			snprintf(buf, len, "%skilled by SIG%s",
+			snprintf(buf, len, "%skilled by SIG%s%s",
 			    w->state == WORKER_EXITED ? "" : "exited too quickly, ",
-			    signal_name(WTERMSIG(st), sb));
+			    signal_name(WTERMSIG(st), sb),
+			    w->last_oom ? " (the kernel's OOM killer)" : "");
 		return;
 	case WORKER_STOPPED:
 		if (w->last_pid == 0)
@@ -417,7 +418,7 @@ describe(const struct worker *w, char *buf, size_t len)
 		    w->rep.failures);
 	if (w->rep.state == REPLACE_BACKOFF && n < len)
 		n += snprintf(buf + n, len - n, "next replacement not before "
-		    "%.0f s; ", fmax(0, w->rep.not_before - ev_now(w->sv->loop)));
+		    "%.0f s; ", fmax(0, w->rep.not_before - mono_now()));
 	else if (w->rep.candidate == NULL && w->rep.ahead > 0 &&
 	    w->last_reason == REASON_MEMORY && n < len)
 		n += snprintf(buf + n, len - n, "last replaced %.1f s ahead of "

@@ -34,8 +34,9 @@
 #define STATUS_TEXT_MAX 200	/* bytes of a worker's STATUS= kept */
 
 void
-instance_describe_status(int status, char *buf, size_t len)
+instance_describe_exit(const struct instance *in, char *buf, size_t len)
 {
+	int status = in->exit_status;
 	char sb[16];
 
 	if (status == INSTANCE_STATUS_UNKNOWN)
@@ -43,9 +44,10 @@ instance_describe_status(int status, char *buf, size_t len)
 	else if (WIFEXITED(status))
 		snprintf(buf, len, "exit status %d", WEXITSTATUS(status));
 	else if (WIFSIGNALED(status))
-		snprintf(buf, len, "terminated by SIG%s%s",
+		snprintf(buf, len, "terminated by SIG%s%s%s",
 		    signal_name(WTERMSIG(status), sb),
-		    WCOREDUMP(status) ? " (core dumped)" : "");
+		    WCOREDUMP(status) ? " (core dumped)" : "",
+		    in->oom_killed ? " from the kernel's OOM killer" : "");
 	else
 		snprintf(buf, len, "status 0x%x", status);
 }
@@ -167,14 +169,14 @@ instance_drain(struct instance *in, int sig, double timeout)
 		    "%.1f s)", in->spec->fullname, (int)in->pid,
 		    signal_name(sig, sb), timeout);
 	instance_signal(in, sig, true);
-	in->deadline = ev_now(in->sv->loop) + timeout;
+	in->deadline = mono_now() + timeout;
 	instance_arm(in, timeout);
 }
 
 bool
 instance_drained(struct instance *in)
 {
-	ev_tstamp now = ev_now(in->sv->loop);
+	ev_tstamp now = mono_now();
 	double left;
 
 	if (in->deadline > 0 && now >= in->deadline) {
@@ -203,6 +205,10 @@ instance_exited(struct instance *in, int status)
 {
 	in->pid = 0;
 	in->exit_status = status;
+	in->oom_killed = in->cgroup != NULL &&
+	    status != INSTANCE_STATUS_UNKNOWN && WIFSIGNALED(status) &&
+	    WTERMSIG(status) == SIGKILL &&
+	    cgroup_oom_kills(&in->sv->cg, in->cgroup) > 0;
 	supervisor_state_changed(in->sv);
 	output_detach(&in->out);
 	output_detach(&in->err);
@@ -306,7 +312,7 @@ instance_stopping(struct instance *in)
 void
 instance_watchdog(struct instance *in)
 {
-	in->last_ping = ev_now(in->sv->loop);
+	in->last_ping = mono_now();
 }
 
 void
@@ -519,7 +525,7 @@ instance_new(struct supervisor *sv, struct instance_spec *spec,
 	struct instance *in = xcalloc(1, sizeof(*in));
 
 	in->sv = sv;
-	in->spawn_time = ev_time();
+	in->spawn_time = mono_now();
 	in->spec = spec;
 	in->hook = hook;
 	in->owner = owner;
@@ -643,7 +649,7 @@ instance_spawn(struct supervisor *sv, struct instance_spec *spec,
 		goto fail;
 	}
 	in->pid = in->pgid = pid;
-	in->start_time = in->last_ping = ev_now(sv->loop);
+	in->start_time = in->last_ping = mono_now();
 	if (outp[0] >= 0)
 		output_attach(&in->out, spec->outlog, outp[0], 1);
 	if (errp[0] >= 0)
@@ -721,10 +727,10 @@ instance_adopt(struct supervisor *sv, struct instance_spec *spec,
 		    !spec->cfg->redirect_stderr)
 			errfd = instance_reopen_pipe(p->pid, 2);
 	}
-	ran = ev_time() - p->started;	/* < 0: the wall clock went back */
-	in->spawn_time = in->start_time = ev_now(sv->loop) - (ran > 0 ? ran : 0);
+	ran = mono_now() - p->started;	/* < 0: not this boot's */
+	in->spawn_time = in->start_time = mono_now() - (ran > 0 ? ran : 0);
 	in->ready_time = in->role == ROLE_CANDIDATE ? 0 : in->start_time;
-	in->last_ping = ev_now(sv->loop);
+	in->last_ping = mono_now();
 	if (p->cgroup != NULL && sv->cg_usable &&
 	    access(p->cgroup, F_OK) == 0) {
 		in->cgroup = xstrdup(p->cgroup);
@@ -797,7 +803,6 @@ rss_sample(struct instance *in, const pid_t *tree, size_t n, uint64_t *bytes)
 int
 instance_sample(struct instance *in, const struct proc_table *table)
 {
-	struct supervisor *sv = in->sv;
 	enum memory_source source = in->spec->source;
 	uint64_t bytes = 0;
 
@@ -833,6 +838,6 @@ instance_sample(struct instance *in, const struct proc_table *table)
 		if (rc != 0)
 			return -1;
 	}
-	memory_record(&in->mem, ev_now(sv->loop), bytes);
+	memory_record(&in->mem, mono_now(), bytes);
 	return 0;
 }

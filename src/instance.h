@@ -62,6 +62,8 @@ struct instance {
 				 * for an orphan taken over, its new parent */
 	int exit_status;	/* wait status, once pid is 0, or
 				 * INSTANCE_STATUS_UNKNOWN */
+	bool oom_killed;	/* that SIGKILL came from the kernel's OOM
+				 * killer (its cgroup counted a kill) */
 	char token[48];		/* LEASH_WORKER_TOKEN in its environment */
 	char *cgroup;		/* its own cgroup, or NULL */
 	ev_child child;
@@ -137,8 +139,9 @@ bool instance_drained(struct instance *);
  * -1 when it could not be read (it is gone meanwhile: no news).
  */
 int instance_sample(struct instance *, const struct proc_table *table);
-/* "exit status 1", "terminated by SIGKILL". */
-void instance_describe_status(int status, char *buf, size_t len);
+/* How it exited: "exit status 1", "terminated by SIGKILL", "terminated
+ * by SIGKILL from the kernel's OOM killer". */
+void instance_describe_exit(const struct instance *, char *buf, size_t len);
 /* sd_notify messages from its tree (notify.c). */
 void instance_ready(struct instance *);
 void instance_stopping(struct instance *);

@@ -496,7 +496,7 @@ leashd_sweep(struct leashd *d)
 {
 	struct proc_table t = { 0 };
 	struct timespec ts = { 0, 20 * 1000 * 1000 };
-	ev_tstamp until = ev_time() + EXIT_SWEEP_SECONDS;
+	ev_tstamp until = mono_now() + EXIT_SWEEP_SECONDS;
 	size_t killed;
 
 	spawn_stop_spawner();
@@ -515,7 +515,7 @@ leashd_sweep(struct leashd *d)
 			log_warnx("leashd", "killing %zu leftover processes", killed);
 			nanosleep(&ts, NULL);
 		}
-	} while (killed > 0 && ev_time() < until);
+	} while (killed > 0 && mono_now() < until);
 	while (waitpid(-1, NULL, WNOHANG) > 0)
 		;
 	proc_table_free(&t);
@@ -781,7 +781,7 @@ leashd_upgrade_cb(void *arg, int fd, bool json, char *err, size_t errlen)
 static void
 leashd_save_state(struct leashd *d)
 {
-	ev_tstamp now = ev_now(d->loop);
+	ev_tstamp now = mono_now();
 	double every = STATE_SAVE_INTERVAL * (1 + d->sv.state_procs / 1000);
 
 	if (now - d->state_saved < every) {

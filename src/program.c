@@ -104,7 +104,7 @@ worker_judge(struct program *p, struct worker *w)
 	const struct program_config *cfg = p->cfg;
 	struct replace *r = &w->rep;
 	struct instance *m = w->main;
-	ev_tstamp now = ev_now(p->sv->loop);
+	ev_tstamp now = mono_now();
 	struct judge_input in;
 	struct verdict v;
 	char a[16], b[16];

@@ -325,11 +325,11 @@ spawnerr(const struct worker_view *v)
 
 /* supervisord's process info struct, with its description. */
 static struct xr_value *
-process_info(struct rpc *r, const struct worker_view *w)
+process_info(const struct worker_view *w)
 {
 	struct xr_value *v = xr_new(XR_STRUCT);
 	long start = (long)w->start, stop = (long)w->stop;
-	long now = (long)ev_now(r->dm.sv->loop);
+	long now = (long)ev_time();
 	const char *out = w->stdout_log ? w->stdout_log : "";
 	const char *err = w->stderr_log ? w->stderr_log : "";
 	char desc[128], up[48];
@@ -376,12 +376,12 @@ process_info(struct rpc *r, const struct worker_view *w)
 }
 
 static struct xr_value *
-worker_info(struct rpc *r, const struct worker *w)
+worker_info(const struct worker *w)
 {
 	struct worker_view v;
 
 	worker_view(w, &v);
-	return process_info(r, &v);
+	return process_info(&v);
 }
 
 static struct xr_value *
@@ -942,7 +942,7 @@ m_process_info(struct rpc *r, const struct method *m,
 		fault(o, FAULT_BAD_NAME, "%s", name);
 		return;
 	}
-	o->value = worker_info(r, w);
+	o->value = worker_info(w);
 }
 
 static int
@@ -977,7 +977,7 @@ m_all_process_info(struct rpc *r, const struct method *m,
 		qsort(v, n, sizeof(*v), worker_lexical);
 	o->value = xr_new(XR_ARRAY);
 	for (size_t i = 0; i < n; i++)
-		xr_push(o->value, worker_info(r, v[i]));
+		xr_push(o->value, worker_info(v[i]));
 	free(v);
 }
 
@@ -1277,7 +1277,7 @@ m_leash_process_info(struct rpc *r, const struct method *m,
 		return;
 	}
 	worker_view(w, &v);
-	info = process_info(r, &v);
+	info = process_info(&v);
 	xr_set(info, "memory_source", xr_string(v.memory_source));
 	xr_set(info, "memory_limit", xr_int((long long)v.memory_limit));
 	xr_set(info, "memory_max", xr_int((long long)v.memory_max));

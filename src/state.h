@@ -44,7 +44,7 @@ struct state_process {
 	pid_t pid, pgid;
 	unsigned long long starttime;
 	int role;			/* enum instance_role */
-	double started;			/* its start, in seconds since the epoch */
+	double started;			/* its start, mono_now()'s clock */
 	int out_fd, err_fd;
 	uint64_t cmdhash;		/* state_command_hash of its argv */
 	char token[48];

@@ -24,7 +24,7 @@ stray_schedule(struct supervisor *sv)
 		if (next == 0 || sv->strays[i].kill_at < next)
 			next = sv->strays[i].kill_at;
 	if (next > 0)
-		supervisor_timer(sv, &sv->stray_timer, next - ev_now(sv->loop));
+		supervisor_timer(sv, &sv->stray_timer, next - mono_now());
 }
 
 static void
@@ -50,7 +50,7 @@ supervisor_add_strays(struct supervisor *sv, const pid_t *pids, size_t n,
 		sv->strays = xrealloc(sv->strays,
 		    (sv->nstrays + 1) * sizeof(*sv->strays));
 		sv->strays[sv->nstrays].pid = pids[i];
-		sv->strays[sv->nstrays].kill_at = ev_now(sv->loop) + wait;
+		sv->strays[sv->nstrays].kill_at = mono_now() + wait;
 		sv->nstrays++;
 	}
 	stray_schedule(sv);
@@ -61,9 +61,10 @@ stray_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct supervisor *sv = container_of(t, struct supervisor, stray_timer);
 
+	(void)loop;
 	(void)revents;
 	for (size_t i = 0; i < sv->nstrays;) {
-		if (sv->strays[i].kill_at <= ev_now(loop)) {
+		if (sv->strays[i].kill_at <= mono_now()) {
 			log_warnx("leashd", "pid %d left behind by a worker is "
 			    "still alive: SIGKILL", (int)sv->strays[i].pid);
 			kill(sv->strays[i].pid, SIGKILL);
@@ -95,11 +96,11 @@ supervisor_reaped(struct supervisor *sv, pid_t pid)
 static void
 cg_retry(struct supervisor *sv, double budget)
 {
-	ev_tstamp end = ev_time() + budget;
+	ev_tstamp end = mono_now() + budget;
 	bool cut = false;
 
 	for (size_t i = 0; i < sv->cg_pending.n;) {
-		if (budget > 0 && ev_time() >= end) {
+		if (budget > 0 && mono_now() >= end) {
 			cut = true;
 			break;
 		}
@@ -216,10 +217,10 @@ supervisor_spawn_turn(struct supervisor *sv)
 		return false;
 	if (q->iteration != ev_iteration(sv->loop)) {
 		q->iteration = ev_iteration(sv->loop);
-		q->slice_end = ev_time() + SPAWN_SLICE;
+		q->slice_end = mono_now() + SPAWN_SLICE;
 		return true;
 	}
-	return ev_time() < q->slice_end;
+	return mono_now() < q->slice_end;
 }
 
 void
@@ -260,7 +261,7 @@ spawn_kick_cb(struct ev_loop *loop, ev_timer *kick, int revents)
 	struct supervisor *sv = container_of(kick, struct supervisor,
 	    spawnq.kick);
 	struct spawn_queue *q = &sv->spawnq;
-	ev_tstamp end = ev_time() + SPAWN_SLICE;
+	ev_tstamp end = mono_now() + SPAWN_SLICE;
 
 	(void)revents;
 	q->iteration = ev_iteration(loop);
@@ -271,7 +272,7 @@ spawn_kick_cb(struct ev_loop *loop, ev_timer *kick, int revents)
 		q->n--;
 		if (t != NULL)
 			ev_invoke(loop, t, EV_TIMER);
-	} while (q->n > 0 && ev_time() < end);
+	} while (q->n > 0 && mono_now() < end);
 	if (q->n > 0)
 		supervisor_timer(sv, kick, 0.);
 }

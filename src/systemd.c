@@ -147,14 +147,14 @@ systemd_update(struct systemd *s)
 		s->ready_sent = true;
 		free(s->status);
 		s->status = text;
-		s->status_at = ev_now(s->sv->loop);
+		s->status_at = mono_now();
 		return;
 	}
 	if (s->status != NULL && strcmp(text, s->status) == 0) {
 		free(text);
 		return;
 	}
-	now = ev_now(s->sv->loop);
+	now = mono_now();
 	if (now - s->status_at < STATUS_MIN_INTERVAL) {
 		if (!ev_is_active(&s->status_timer)) {
 			ev_timer_set(&s->status_timer,

@@ -25,7 +25,6 @@
 
 struct save {
 	struct state *st;
-	ev_tstamp now;
 	bool carry;
 };
 
@@ -59,8 +58,7 @@ save_instance(struct instance *in, const void *arg)
 	p->pgid = in->pgid;
 	p->starttime = in->kernel_start;
 	p->role = in->role;
-	/* The wall clock: the successor has a monotonic clock of its own. */
-	p->started = ev_time() - (s->now - in->start_time);
+	p->started = in->start_time;
 	p->cmdhash = state_command_hash(in->spec->pc->argv);
 	snprintf(p->token, sizeof(p->token), "%s", in->token);
 	p->cgroup = in->cgroup != NULL ? xstrdup(in->cgroup) : NULL;
@@ -92,7 +90,7 @@ takeover_save(const char *path, struct supervisor *sv, struct pool *pool,
 	bool carry = carries != NULL;
 	static unsigned long long self_start;
 	struct state st = { .leashd = sv->self };
-	struct save s = { &st, ev_now(sv->loop), carry };
+	struct save s = { &st, carry };
 	const struct listener *l;
 	char *text;
 	int rc;
@@ -198,9 +196,9 @@ kill_unlisted(const struct state *st)
 	}
 	proc_table_free(&t);
 	/* Gone (or a zombie, whose sockets are closed) before a bind. */
-	until = ev_time() + UNLISTED_WAIT;
+	until = mono_now() + UNLISTED_WAIT;
 	for (size_t i = 0; i < n; i++)
-		while (proc_read_stat(v[i], &e) == 0 && ev_time() < until)
+		while (proc_read_stat(v[i], &e) == 0 && mono_now() < until)
 			usleep(1000);
 	free(v);
 }

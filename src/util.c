@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -344,4 +345,24 @@ buf_json_string(struct buf *b, const char *s)
 		}
 	}
 	buf_putc(b, '"');
+}
+
+double
+mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+double
+wall_of(double mono)
+{
+	struct timespec ts;
+
+	if (mono == 0)
+		return 0;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9 - (mono_now() - mono);
 }

@@ -67,4 +67,14 @@ void buf_json_string(struct buf *, const char *s);
  * continuation byte, a truncated or overlong sequence, a surrogate). */
 size_t utf8_len(const unsigned char *s);
 
+/*
+ * leash's clock for every duration and deadline: CLOCK_MONOTONIC, which a
+ * step of the wall clock (date -s, an NTP step) does not move, as it does
+ * not move an ev_timer.  ev_now() is the wall clock: only for dates.  The
+ * same for every process since boot, so a state file can carry it.
+ */
+double mono_now(void);
+/* The wall-clock date of a mono_now() time, as seen now; 0 stays 0. */
+double wall_of(double mono);
+
 #endif

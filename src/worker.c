@@ -102,10 +102,10 @@ worker_view(const struct worker *w, struct worker_view *v)
 	v->state = w->state;
 	v->want_up = w->want == WANT_UP;
 	v->pid = worker_pid(w);
-	v->start = v->pid > 0 ? m->start_time : w->last_start;
-	v->stop = w->last_stop;
+	v->start = wall_of(v->pid > 0 ? m->start_time : w->last_start);
+	v->stop = wall_of(w->last_stop);
 	if (v->pid > 0)
-		v->uptime = ev_now(w->sv->loop) - m->start_time;
+		v->uptime = mono_now() - m->start_time;
 	v->exited = w->last_pid > 0 && v->pid == 0 &&
 	    (st == INSTANCE_STATUS_UNKNOWN || WIFEXITED(st) ||
 	    WIFSIGNALED(st));
@@ -262,7 +262,7 @@ worker_look(struct worker *w, double after)
 static void
 worker_measure_ready(struct worker *w, struct instance *in)
 {
-	ev_tstamp now = ev_now(w->sv->loop);
+	ev_tstamp now = mono_now();
 	double took = now - in->spawn_time;
 
 	ev_timer_stop(w->sv->loop, &in->timer);
@@ -418,7 +418,7 @@ replace_backoff(struct worker *w)
 	struct replace *r = &w->rep;
 
 	r->failures++;
-	r->not_before = ev_now(w->sv->loop) + replace_delay(r->failures);
+	r->not_before = mono_now() + replace_delay(r->failures);
 	replace_set_state(r, w->fullname, REPLACE_BACKOFF);
 }
 
@@ -580,8 +580,9 @@ worker_main_exited(struct worker *w, struct instance *in)
 	bool force = w->force_restart;
 
 	w->last_status = in->exit_status;
-	w->last_stop = ev_now(w->sv->loop);
-	instance_describe_status(in->exit_status, how, sizeof(how));
+	w->last_oom = in->oom_killed;
+	w->last_stop = mono_now();
+	instance_describe_exit(in, how, sizeof(how));
 	if (w->state == WORKER_STOPPING) {
 		log_info("program", "%s stopped (%s)", w->fullname, how);
 		worker_check_stopped(w);
@@ -633,7 +634,7 @@ worker_exited(struct worker *w, struct instance *in)
 {
 	char how[96];
 
-	instance_describe_status(in->exit_status, how, sizeof(how));
+	instance_describe_exit(in, how, sizeof(how));
 	switch (in->role) {
 	case ROLE_MAIN:
 		worker_main_exited(w, in);
@@ -683,7 +684,7 @@ worker_ready_timeout(struct worker *w, struct instance *in)
 static void
 worker_stop_timer(struct worker *w)
 {
-	ev_tstamp now = ev_now(w->sv->loop);
+	ev_tstamp now = mono_now();
 
 	if (w->stop_deadline > 0 && now >= w->stop_deadline) {
 		w->stop_deadline = 0;
@@ -725,7 +726,7 @@ worker_do_stop(struct worker *w)
 		instance_signal(w->main, cfg->stopsignal, cfg->stopasgroup);
 		ev_timer_stop(w->sv->loop, &w->main->timer);
 		worker_set_state(w, WORKER_STOPPING);
-		w->stop_deadline = ev_now(w->sv->loop) + cfg->stopwaitsecs;
+		w->stop_deadline = mono_now() + cfg->stopwaitsecs;
 		worker_arm(w, cfg->stopwaitsecs);
 		break;
 	case WORKER_BACKOFF:
@@ -918,7 +919,7 @@ worker_adopt(struct worker *w, const struct state_process *p, bool child)
 		 * means "quit now" to many servers). */
 		replace_add_draining(&w->rep, in);
 		in->drain_signal = cfg->drain_signal;
-		in->deadline = ev_now(w->sv->loop) + cfg->drain_timeout;
+		in->deadline = mono_now() + cfg->drain_timeout;
 		instance_arm(in, cfg->drain_timeout);
 		return 0;
 	}

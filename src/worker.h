@@ -66,6 +66,7 @@ struct worker {
 	ev_tstamp stop_deadline;
 	long backoff;		/* failed starts in a row */
 	int last_status;	/* wait status of the last exit */
+	bool last_oom;		/* ... a SIGKILL from the kernel's OOM killer */
 	pid_t last_pid;
 	ev_tstamp last_start;	/* its main process's last spawn, 0: never */
 	ev_tstamp last_stop;	/* and last exit */

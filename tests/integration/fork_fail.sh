@@ -6,24 +6,10 @@
 here=$(cd "$(dirname "$0")" && pwd) && . "$here/lib.sh"
 
 LEASHCTL=$top_builddir/src/leashctl
-pids_root=
-# v1: the pids hierarchy; v2: a cgroup whose children have pids (the root
-# has no pids.max of its own).
-for d in /sys/fs/cgroup/pids /sys/fs/cgroup; do
-	if [ -w "$d" ] && [ -e "$d/cgroup.procs" ] &&
-	    { [ -e "$d/pids.max" ] || [ "$d" = /sys/fs/cgroup/pids ] ||
-	    grep -qw pids "$d/cgroup.subtree_control" 2>/dev/null; }; then
-		pids_root=$d
-		break
-	fi
-done
-if [ -z "$pids_root" ] || ! mkdir "$pids_root/leash-test-$$" 2>/dev/null ||
-    [ ! -e "$pids_root/leash-test-$$/pids.max" ]; then
-	rmdir "$pids_root/leash-test-$$" 2>/dev/null
+if ! cg=$(pids_cgroup); then
 	skip "no writable pids cgroup controller to make fork fail"
 	exit 0
 fi
-cg=$pids_root/leash-test-$$
 
 conf=$DIR/leash.ini
 cat >"$conf" <<EOF
@@ -68,6 +54,5 @@ check "with room again, start b works" grep -q "b:b: started" "$DIR/start2.out"
 ctl shutdown >/dev/null 2>&1
 wait_leashd_exit 15
 check "leashd exits 0 (status $LEASHD_STATUS)" test "$LEASHD_STATUS" = 0
-# (on cgroup v2 leashd made itself a leashd cgroup inside it)
-poll 5 eval 'find "$cg" -depth -type d -exec rmdir {} + 2>/dev/null; [ ! -d "$cg" ]'
+poll 5 remove_cgroup "$cg"
 exit 0

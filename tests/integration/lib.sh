@@ -86,13 +86,12 @@ bail_out() {
 
 # ---------------------------------------------------------------- polling
 
-# now_ms: milliseconds since the epoch (date +%s%N is GNU; fall back to s).
+# now_ms: milliseconds since boot, from /proc/uptime: a clock that a step
+# of the wall clock does not move (clock_jump.sh makes one), with no fork.
 now_ms() {
-	_t=$(date +%s%N 2>/dev/null)
-	case $_t in
-	*N | '') echo $(($(date +%s) * 1000)) ;;
-	*) echo $((_t / 1000000)) ;;
-	esac
+	read -r _up _idle </proc/uptime
+	_cs=${_up#*.}
+	echo $((${_up%.*} * 1000 + ${_cs#0} * 10))
 }
 
 # poll SECS CMD...: runs CMD every 0.05 s until it succeeds (0) or SECS
@@ -304,6 +303,34 @@ file_size() {
 	else
 		echo 0
 	fi
+}
+
+# pids_cgroup: makes an empty cgroup with the pids controller for this
+# test and prints its path (v1: in the pids hierarchy; v2: in a cgroup
+# whose children have pids, as the root has no pids.max of its own), or
+# fails when there is none to be had.  Remove it with remove_cgroup.
+pids_cgroup() {
+	for _d in /sys/fs/cgroup/pids /sys/fs/cgroup; do
+		[ -w "$_d" ] && [ -e "$_d/cgroup.procs" ] &&
+		    { [ -e "$_d/pids.max" ] || [ "$_d" = /sys/fs/cgroup/pids ] ||
+		    grep -qw pids "$_d/cgroup.subtree_control" 2>/dev/null; } ||
+		    continue
+		mkdir "$_d/leash-test-$$" 2>/dev/null || return 1
+		if [ ! -e "$_d/leash-test-$$/pids.max" ]; then
+			rmdir "$_d/leash-test-$$"
+			return 1
+		fi
+		echo "$_d/leash-test-$$"
+		return 0
+	done
+	return 1
+}
+
+# remove_cgroup DIR: DIR and the cgroups leashd made in it, once empty
+# (on cgroup v2 leashd moves itself to DIR/leashd).
+remove_cgroup() {
+	find "$1" -depth -type d -exec rmdir {} + 2>/dev/null
+	[ ! -d "$1" ]
 }
 
 # ---------------------------------------------------------------- cleanup
