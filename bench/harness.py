@@ -18,6 +18,7 @@ import json
 import os
 import platform
 import re
+import select
 import shutil
 import signal
 import socket
@@ -34,7 +35,7 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 MiB = 1 << 20
 T0 = time.monotonic()
 FIGURES = ["rss", "spawn", "status", "sampling", "detect", "http", "churn",
-           "load", "scale"]
+           "load", "scale", "soak"]
 
 
 def say(msg):
@@ -1665,6 +1666,158 @@ stderr_logfile=NONE
     b.results["figures"]["churn"] = out
 
 
+def fd_count(pid):
+    try:
+        return len(os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return None
+
+
+def zombie_children(pid):
+    """leashd's children that have exited and not been reaped."""
+    n = 0
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                st = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if st[0] == "Z" and int(st[1]) == pid:
+            n += 1
+    return n
+
+
+def worker_cgroups(pid):
+    """The per-worker cgroups (leash-*) beside leashd's own: leashd's
+    memory cgroup (v1), or cgroup2's, and the directories in it."""
+    try:
+        with open(f"/proc/{pid}/cgroup") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        _, ctrl, path = line.split(":", 2)
+        base = ("/sys/fs/cgroup/memory" if "memory" in ctrl.split(",")
+                else "/sys/fs/cgroup" if ctrl == "" else None)
+        if base is None or not os.path.isdir(base + path):
+            continue
+        root = base + path
+        if ctrl == "" and os.path.basename(root) == "leashd":
+            root = os.path.dirname(root)
+        return root, [d for d in os.listdir(root) if d.startswith("leash-")]
+    return None
+
+
+def fig_soak(b, fig):
+    """leashd over a long run: drain-then-replace, one `reload NAME` per
+    replacement on four connections at once, and a `status` on a fifth
+    for each; leashd's RSS and fds from a warm point to the end, zombies
+    and cgroups left."""
+    target = 2000 if b.quick else 100000
+    slots = 4
+    out = {"target": target}
+    L = Leash(b, "leash-soak", f"""[program:soak]
+command = {b.bin}/idle
+process_name = soak_%(process_num)d
+numprocs = {slots}
+startsecs = 0
+memory_limit = 1G
+memory_interval = 1s
+stdout_logfile = NONE
+stderr_logfile = NONE
+""")
+    try:
+        say(f"soak: leash, {target} replacements and {target} status requests")
+        L.start()
+        if not wait_for(lambda: L.count_running() == slots, 30):
+            raise RuntimeError(f"the pool did not start: {L.tail()}")
+        rss_idle, fds_idle = rss_kib(L.pid), fd_count(L.pid)
+        conns = []
+        for i in range(slots + 1):
+            c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            c.connect(L.sock)
+            conns.append(c)
+        reqs = [f"reload soak:soak_{i}\n".encode() for i in range(slots)]
+        reqs.append(b"status\n")
+        counts = [0] * (slots + 1)
+        bufs = [b""] * (slots + 1)
+        errors = 0
+        samples = []
+
+        def sample(n):
+            samples.append({"replacements": n, "rss_kib": rss_kib(L.pid),
+                            "fds": fd_count(L.pid)})
+        t0 = time.monotonic()
+        for i, c in enumerate(conns):
+            c.sendall(reqs[i])
+        next_sample = 1000
+        done = 0
+        while True:
+            done = sum(counts[:slots])
+            if done >= next_sample:
+                sample(done)
+                next_sample += max(target // 10, 1000)
+            if done >= target and counts[slots] >= target:
+                break
+            r, _, _ = select.select(conns, [], [], 60)
+            if not r:
+                raise RuntimeError(f"no reply in 60 s: {L.tail()}")
+            for c in r:
+                i = conns.index(c)
+                data = c.recv(65536)
+                if not data:
+                    raise RuntimeError(f"leashd closed connection {i}")
+                bufs[i] += data
+                while True:
+                    m = re.search(rb"(?m)^%end (\d+)\n", bufs[i])
+                    if not m:
+                        break
+                    if m.group(1) != b"0" and i < slots:
+                        errors += 1
+                    bufs[i] = bufs[i][m.end():]
+                    counts[i] += 1
+                    want = target if i == slots else target // slots
+                    if counts[i] < want:
+                        c.sendall(reqs[i])
+        secs = time.monotonic() - t0
+        if samples[-1]["replacements"] != done:
+            sample(done)
+        for c in conns:
+            c.close()
+        wait_for(lambda: L.count_running() == slots, 30)
+        time.sleep(1)
+        out["idle_before"] = {"rss_kib": rss_idle, "fds": fds_idle}
+        out["idle_after"] = {"rss_kib": rss_kib(L.pid),
+                             "fds": fd_count(L.pid)}
+        cg = worker_cgroups(L.pid)
+        out.update({
+            "replacements": done, "status_requests": counts[slots],
+            "errors": errors, "seconds": round(secs, 1),
+            "replacements_per_s": round(done / secs, 1),
+            "samples": samples,
+            "zombies": zombie_children(L.pid),
+            "cgroups_running": len(cg[1]) if cg else None,
+            "replaced_logged": open(L.log, errors="replace").read().count(
+                "(replacement)")})
+        warm, end = samples[0], samples[-1]
+        out["rss_growth_pct"] = round(
+            (end["rss_kib"] - warm["rss_kib"]) * 100 / warm["rss_kib"], 2)
+        out["fd_growth_idle"] = (out["idle_after"]["fds"] -
+                                 out["idle_before"]["fds"])
+        L.stop()
+        out["cgroups_left"] = (len([d for d in os.listdir(cg[0])
+                                    if d.startswith("leash-")])
+                               if cg and os.path.isdir(cg[0]) else None)
+    except Exception as e:
+        b.leash_failed = True
+        out["error"] = str(e)
+        say(f"soak: ERROR {e}")
+        L.stop()
+    b.results["figures"]["soak"] = out
+
+
 # ------------------------------------------------------------------ report
 
 def machine(b):
@@ -2053,6 +2206,33 @@ def report(b):
                       f"{fmt(e.get('growth_kib_per_1000'))} | "
                       f"{fmt(e.get('status_during_s'))} |")
         md.append("")
+    sk = F.get("soak")
+    if sk:
+        md.append(f"### 11. Soak: drain-then-replace on demand (`reload NAME`, "
+                  f"4 workers, 4 connections) and a `status` beside each\n")
+        if "error" in sk:
+            md.append(f"error: {sk['error']}\n")
+        else:
+            md.append("| replacements | status requests | errors | seconds | "
+                      "replacements/s | RSS warm → end (KiB) | RSS growth | "
+                      "fds warm → end | zombies | worker cgroups running / "
+                      "left after stop |")
+            md.append("|---|---|---|---|---|---|---|---|---|---|")
+            w, e = sk["samples"][0], sk["samples"][-1]
+            md.append(f"| {sk['replacements']} | {sk['status_requests']} | "
+                      f"{sk['errors']} | {sk['seconds']} | "
+                      f"{sk['replacements_per_s']} | {w['rss_kib']} → "
+                      f"{e['rss_kib']} | {sk['rss_growth_pct']} % | "
+                      f"{w['fds']} → {e['fds']} | {sk['zombies']} | "
+                      f"{sk['cgroups_running']} / {sk['cgroups_left']} |")
+            md.append("")
+            ib, ia = sk["idle_before"], sk["idle_after"]
+            md.append(f"Idle before and after: RSS {ib['rss_kib']} → "
+                      f"{ia['rss_kib']} KiB, fds {ib['fds']} → {ia['fds']}; "
+                      f"{sk['replaced_logged']} replacements logged.\n")
+            md.append("RSS (KiB) and fds along the way: " + ", ".join(
+                f"{x['replacements']}: {x['rss_kib']}/{x['fds']}"
+                for x in sk["samples"]) + "\n")
     ld = F.get("load")
     if ld and ld["runs"]:
         md.append(f"### 9. Overshoot under load (4 HTTP workers, the same C "
@@ -2213,7 +2393,8 @@ def main():
                  ("http", {"http"}, fig_http),
                  ("churn", {"churn"}, fig_churn),
                  ("load", {"load"}, fig_load),
-                 ("scale", {"scale"}, fig_scale)]
+                 ("scale", {"scale"}, fig_scale),
+                 ("soak", {"soak"}, fig_soak)]
         for name, keys, fn in steps:
             if set(fig) & keys:
                 b.results["load"][name] = {"loadavg": loadavg()}
