@@ -121,7 +121,7 @@ jwait "json: long has restarts_by_reason.memory >= 1" 5 \
 # machine, a VM), and its growth then looks like a leak: one replacement
 # may take over before either footprint is known.  The pid the footprint
 # line names is the one that must be kept from then on.
-wait_for "fat's footprint is reported once" 5 \
+wait_for "fat's footprint is reported once" 15 \
     log_has " memory: fat:fat: pid [0-9]+'s footprint [0-9.]+M exceeds memory_limit 32\.0M, and so does its replacement's right after start \([0-9.]+M\): not replacing it for 1 s \(raise memory_limit if this is its normal size\)\$"
 fat=$(sed -n "s/.* memory: fat:fat: pid \([0-9]*\)'s footprint .*/\1/p" "$LEASHD_LOG" | head -n 1)
 took_over=$(count_log " program: fat:fat: replacement pid [0-9]+ is ready")
