@@ -1,6 +1,7 @@
 #!/bin/sh
-# Docs move with code: every key leashd reads and every leashctl command is
-# documented, and the shipped example configurations are valid.
+# Docs move with code: every key leashd reads, every leashctl command and
+# leashd option is documented (README, etc/leash.ini, the manual pages,
+# linted by mandoc), and the shipped example configurations are valid.
 here=$(cd "$(dirname "$0")" && pwd) && . "$here/lib.sh"
 
 LEASHCTL=$top_builddir/src/leashctl
@@ -39,3 +40,35 @@ for c in $cmds; do
 	check "leashctl $c is in docs/protocol.md" \
 	    grep -q "\`$c" "$top_srcdir/docs/protocol.md"
 done
+
+# The manual pages: linted clean by mandoc, and naming every key, command
+# and option the code has.
+man=$top_srcdir/man
+for k in $keys control_socket control_group loglevel childlogdir include use_cgroups \
+    listen backlog mode owner file chmod chown username password port \
+    files serverurl; do
+	check "key $k is in leash.ini(5)" \
+	    grep -q "^\.It Cm $k\( \|$\)" "$man/leash.ini.5"
+done
+for c in $cmds; do
+	check "leashctl $c is in leashctl(1)" \
+	    grep -q "^\.It Cm $c\( \|$\)" "$man/leashctl.1"
+done
+opts=$(sed -n '/longopts\[\] = {/,/^	};/p' "$top_srcdir/src/daemon.c" |
+    sed -n 's/^[[:space:]]*{ "\([a-z_-]*\)",.*/\1/p')
+[ -n "$opts" ] || bail_out "no options found in src/daemon.c"
+for o in $opts; do
+	_o=$(printf '%s' "$o" | sed 's/-/\\\\-/g')
+	check "leashd --$o is in leashd(8)" \
+	    grep -q "Fl \\\\-$_o\( \|$\)" "$man/leashd.8"
+done
+if command -v mandoc >/dev/null; then
+	for p in leashd.8 leashctl.1 leash.ini.5; do
+		mandoc -Tlint -W warning "$man/$p" >"$DIR/lint.out" 2>&1
+		TAP_DIAG_FILE=$DIR/lint.out
+		check "mandoc -Tlint finds nothing in $p" test ! -s "$DIR/lint.out"
+		TAP_DIAG_FILE=
+	done
+else
+	skip "no mandoc to lint the manual pages (Debian's mandoc)"
+fi
