@@ -24,7 +24,7 @@ command = $WORKER
 startsecs = 0.2
 
 [program:bomb]
-command = /bin/sh -c 'trap "" TERM; (b() { b & b & wait; }; b) & wait; exec sleep 3600'
+command = /bin/sh -c 'trap "" TERM; (b() { b & b & wait; }; b) & wait; exec $WORKER --ignore-term'
 startsecs = 0
 autostart = false
 stopwaitsecs = 1
