@@ -777,6 +777,7 @@ config_free(struct config *c)
 		return;
 	for (size_t i = 0; i < c->nrpc; i++)
 		rpc_server_config_free(c->rpc[i]);
+	rpc_server_config_free(c->metrics);
 	for (size_t i = 0; i < c->nprograms; i++)
 		program_config_free(c->programs[i]);
 	free(c->programs);
@@ -1257,6 +1258,37 @@ daemon_defaults(struct config *c)
 			    why);
 }
 
+/* metrics = tcp:HOST:PORT or unix:PATH, a server of GET /metrics. */
+static int
+metrics_load(struct config *c, const struct section *s, int line,
+    const char *v, const char **why)
+{
+	struct rpc_server_config *rc;
+	const char *port;
+	long n;
+
+	if (strncmp(v, "unix:", 5) == 0 && v[5] == '/') {
+		rc = xcalloc(1, sizeof(*rc));
+		rc->sock.listen = xasprintf("unix:%s", v + 5);
+		rc->sock.mode = 0660;
+	} else if (strncmp(v, "tcp:", 4) == 0 &&
+	    (port = strrchr(v + 4, ':')) != NULL &&
+	    parse_int(port + 1, 1, 65535, &n, why) == 0) {
+		rc = xcalloc(1, sizeof(*rc));
+		rc->sock.listen = xstrdup(v);
+	} else {
+		*why = "expected tcp:HOST:PORT or unix:/PATH";
+		return -1;
+	}
+	rc->sock.name = xstrdup(s->name);
+	rc->sock.file = xstrdup(s->file);
+	rc->sock.line = line;
+	rc->sock.backlog = 128;
+	rpc_server_config_free(c->metrics);
+	c->metrics = rc;
+	return 0;
+}
+
 static void
 daemon_section_load(struct config_diag *d, struct section *s, struct config *c)
 {
@@ -1310,6 +1342,10 @@ daemon_section_load(struct config_diag *d, struct section *s, struct config *c)
 				    s->name, v);
 			else
 				c->loglevel = level;
+		} else if (strcasecmp(e->key, "metrics") == 0) {
+			if (metrics_load(c, s, e->line, v, &why) != 0)
+				diag_error(d, s->file, e->line, "[%s] metrics: "
+				    "\"%s\": %s", s->name, v, why);
 		} else if (strcasecmp(e->key, "nocleanup") == 0) {
 			/* supervisord removes old AUTO logs at start unless
 			 * set; leash's AUTO names are stable, so nothing is

@@ -154,6 +154,9 @@ struct config {
 	size_t nsockets;
 	struct rpc_server_config *rpc[2];	/* unix, then inet */
 	size_t nrpc;
+	/* metrics = tcp:HOST:PORT or unix:PATH: GET /metrics only, no
+	 * password (username NULL); NULL: not served on a socket of its own */
+	struct rpc_server_config *metrics;
 };
 
 /* Messages from a load: "file:line: [section] key: reason". */

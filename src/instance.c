@@ -169,7 +169,8 @@ instance_drain(struct instance *in, int sig, double timeout)
 		    "%.1f s)", in->spec->fullname, (int)in->pid,
 		    signal_name(sig, sb), timeout);
 	instance_signal(in, sig, true);
-	in->deadline = mono_now() + timeout;
+	in->drain_time = mono_now();
+	in->deadline = in->drain_time + timeout;
 	instance_arm(in, timeout);
 }
 

@@ -75,6 +75,7 @@ struct instance {
 	ev_tstamp spawn_time;	/* its spawn began (fork, exec: tens of ms) */
 	ev_tstamp start_time;	/* it runs: uptime and startsecs count here */
 	ev_tstamp ready_time;	/* 0 until it is ready */
+	ev_tstamp drain_time;	/* draining: since */
 	ev_tstamp deadline;	/* draining: SIGKILL at */
 	int drain_signal;	/* draining: what it was sent */
 	struct output out, err;
@@ -85,6 +86,7 @@ struct instance {
 	pid_t *tree;		/* without a cgroup: its tree at the last scan */
 	size_t ntree;
 	unsigned over;		/* consecutive samples over (or heading over) */
+	ev_tstamp over_since;	/* the first of them; 0: none */
 	ev_tstamp last_ping;	/* WATCHDOG=1 (or when it became ready) */
 	bool stopping;		/* sent STOPPING=1 */
 	char *status_text;	/* its last STATUS= */

@@ -161,7 +161,9 @@ leashd_forget_pending(struct leashd *d)
 static bool
 rpc_servers_equal(const struct config *a, const struct config *b)
 {
-	if (a->nrpc != b->nrpc)
+	if (a->nrpc != b->nrpc || (a->metrics == NULL) != (b->metrics == NULL) ||
+	    (a->metrics != NULL &&
+	    !rpc_server_config_equal(a->metrics, b->metrics)))
 		return false;
 	for (size_t i = 0; i < a->nrpc; i++)
 		if (!rpc_server_config_equal(a->rpc[i], b->rpc[i]))
@@ -315,8 +317,9 @@ leashd_reload(struct leashd *d, bool apply, struct strv *report)
 		log_warnx("leashd", "control_socket and control_group changes "
 		    "take effect at the next start of leashd");
 	if (!rpc_servers_equal(c, d->cfg))
-		log_warnx("leashd", "[unix_http_server] and [inet_http_server] "
-		    "changes take effect at the next start of leashd");
+		log_warnx("leashd", "[unix_http_server], [inet_http_server] "
+		    "and metrics changes take effect at the next start of "
+		    "leashd");
 	leashd_reload_daemon(d, c);
 	config_free(d->cfg);
 	d->cfg = c;
@@ -1130,8 +1133,7 @@ leashd_main(int argc, char **argv)
 	}
 	if (taking > 0)
 		takeover_sockets(&taken, own, &d.sv.listeners);
-	if (rpc_open(&dm, d.cfg->rpc, d.cfg->nrpc, &d.rpc, err,
-	    sizeof(err)) != 0 ||
+	if (rpc_open(&dm, d.cfg, &d.rpc, err, sizeof(err)) != 0 ||
 	    listeners_apply(&d.sv.listeners, d.cfg->sockets, d.cfg->nsockets,
 	    err, sizeof(err)) != 0) {
 		fprintf(stderr, "leashd: error: %s\n", err);

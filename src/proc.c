@@ -6,9 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "proc.h"
+#include "state.h"
 #include "util.h"
 
 #define TOKEN_KEY "LEASH_WORKER_TOKEN"
@@ -261,4 +263,44 @@ proc_tree(const struct proc_table *t, pid_t self, pid_t root,
 		v = xcalloc(1, sizeof(*v));
 	*out = v;
 	return n;
+}
+
+void
+proc_self_usage(struct self_usage *u)
+{
+	struct rusage ru;
+	struct rlimit rl;
+	struct dirent *de;
+	unsigned long long size, resident, ticks, btime = 0;
+	char buf[256];
+	DIR *dir;
+	FILE *f;
+
+	memset(u, 0, sizeof(*u));
+	if (getrusage(RUSAGE_SELF, &ru) == 0)
+		u->cpu = ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+		    (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+	if (read_small_file("/proc/self/statm", buf, sizeof(buf)) > 0 &&
+	    sscanf(buf, "%llu %llu", &size, &resident) == 2)
+		u->rss = resident * (uint64_t)sysconf(_SC_PAGESIZE);
+	u->fds = -1;
+	if ((dir = opendir("/proc/self/fd")) != NULL) {
+		u->fds = 0;
+		while ((de = readdir(dir)) != NULL)
+			u->fds += de->d_name[0] != '.';
+		u->fds--;	/* the directory's own */
+		closedir(dir);
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		u->max_fds = rl.rlim_cur == RLIM_INFINITY ? -1 : (long)rl.rlim_cur;
+	/* Its per-CPU lines come first: longer than a page on big machines. */
+	if ((f = fopen("/proc/stat", "re")) != NULL) {
+		while (btime == 0 && fgets(buf, sizeof(buf), f) != NULL)
+			if (strncmp(buf, "btime ", 6) == 0)
+				btime = strtoull(buf + 6, NULL, 10);
+		fclose(f);
+	}
+	if (btime > 0 && (ticks = state_starttime(getpid())) > 0)
+		u->start = (double)btime + (double)ticks /
+		    (double)sysconf(_SC_CLK_TCK);
 }

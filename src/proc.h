@@ -8,6 +8,7 @@
 #define LEASH_PROC_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct proc_entry {
@@ -55,6 +56,16 @@ void proc_read_strays(struct proc_table *, pid_t self, const pid_t *known,
 size_t proc_tree(const struct proc_table *, pid_t self, pid_t root,
     const char *token, pid_t **out);
 int pid_compare(const void *, const void *);
+/* leashd's own cost, for metrics and leashctl top. */
+struct self_usage {
+	double cpu;		/* user + system seconds */
+	uint64_t rss;		/* bytes */
+	long fds;		/* open, -1: unknown (out of fds) */
+	long max_fds;		/* RLIMIT_NOFILE */
+	double start;		/* wall-clock seconds of the process's start,
+				 * 0: unknown (an upgrade keeps it) */
+};
+void proc_self_usage(struct self_usage *);
 /* The worker token in /proc/PID/environ, or "" (truncated to len). */
 void proc_token(pid_t, char *token, size_t len);
 

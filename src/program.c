@@ -130,6 +130,10 @@ worker_judge(struct program *p, struct worker *w)
 		.not_before = r->state == REPLACE_BACKOFF ? r->not_before : 0,
 	};
 	v = replace_judge(&in);
+	if (v.over == 0)
+		m->over_since = 0;
+	else if (m->over == 0)
+		m->over_since = now;
 	m->over = v.over;
 	if (v.kind == VERDICT_NONE && r->state == REPLACE_IDLE &&
 	    far_from_limit(w, m))
@@ -197,8 +201,8 @@ static void
 program_schedule(struct program *p)
 {
 	const struct program_config *cfg = p->cfg;
-	double ready = replace_lead(cfg, p->ready_estimate > 0 ?
-	    p->ready_estimate : cfg->startsecs), *lead, *eta;
+	double ready = replace_lead(cfg, p->stats.ready_estimate > 0 ?
+	    p->stats.ready_estimate : cfg->startsecs), *lead, *eta;
 	struct due *due;
 	size_t n = 0;
 
@@ -432,7 +436,7 @@ program_new(struct supervisor *sv, struct program_config *cfg)
 	for (size_t i = 0; i < p->nworkers; i++) {
 		struct worker *w = &p->workers[i];
 		worker_init(w, sv, cfg, &cfg->procs[i], p->source,
-		    &p->ready_estimate);
+		    &p->stats);
 		ev_timer_init(&w->look, look_cb, 0., 0.);
 		w->look.data = p;
 	}

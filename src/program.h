@@ -30,7 +30,7 @@ struct program {
 	enum memory_source source;	/* memory_source with auto resolved */
 	ev_timer sample_timer;
 	unsigned int scan_age;		/* ticks since /proc was scanned */
-	double ready_estimate;		/* measured seconds from spawn to ready */
+	struct program_stats stats;	/* its workers' measurements */
 	struct pace pace;		/* recent leak pace (replace_pace) */
 	bool reuseport_checked;		/* program_check_reuseport looked */
 	unsigned long seq;		/* the order it joined the pool */

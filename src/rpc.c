@@ -25,6 +25,7 @@
 #include "control.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "parse.h"
 #include "program.h"
 #include "events.h"
@@ -88,9 +89,16 @@ struct follower {
 	struct logfile *log;
 };
 
+/* One socket: supervisord's (everything), or metrics = (GET /metrics). */
+struct rpc_server {
+	struct rpc *rpc;
+	struct http_server *http;
+	bool metrics_only;
+};
+
 struct rpc {
 	struct control_daemon dm;
-	struct http_server **servers;
+	struct rpc_server *servers;
 	size_t nservers;
 	struct call *calls;
 	struct follower *followers;
@@ -1702,12 +1710,27 @@ rpc_output_gone_cb(void *arg, struct logfile *log)
 }
 
 static void
+rpc_metrics(struct rpc *r, struct http_request *req)
+{
+	struct buf b = { 0 };
+
+	metrics_render(&r->dm, &b);
+	http_reply(req, 200, METRICS_CONTENT_TYPE, b.p, b.n);
+	buf_reset(&b);
+}
+
+static void
 rpc_request(void *arg, struct http_request *req)
 {
-	struct rpc *r = arg;
+	struct rpc_server *srv = arg;
+	struct rpc *r = srv->rpc;
 	const char *m = http_method(req), *path = http_path(req);
 
-	if (strcmp(path, "/RPC2") == 0 && strcmp(m, "POST") == 0)
+	if (strcmp(path, "/metrics") == 0 && strcmp(m, "GET") == 0)
+		rpc_metrics(r, req);
+	else if (srv->metrics_only)
+		http_reply(req, 404, "text/plain", "Not Found\n", 10);
+	else if (strcmp(path, "/RPC2") == 0 && strcmp(m, "POST") == 0)
 		rpc_call(r, req);
 	else if (strncmp(path, "/logtail/", 9) == 0 && strcmp(m, "GET") == 0)
 		rpc_logtail(r, req, path + 9);
@@ -1717,43 +1740,66 @@ rpc_request(void *arg, struct http_request *req)
 		http_reply(req, 404, "text/plain", "Not Found\n", 10);
 }
 
+/* Opens c as server i of r; -1 with a reason in err. */
+static int
+rpc_server_open(struct rpc *r, const struct rpc_server_config *c,
+    bool metrics_only, char *err, size_t errlen)
+{
+	struct rpc_server *srv = &r->servers[r->nservers];
+	struct http_listen l = {
+		.mode = c->sock.mode,
+		.owner = c->sock.owner,
+		.username = c->username,
+		.password = c->password,
+	};
+	char why[256];
+
+	if (strncmp(c->sock.listen, "unix:", 5) == 0)
+		l.unix_path = c->sock.listen + 5;
+	else
+		l.inet = c->sock.listen + 4;
+	srv->rpc = r;
+	srv->metrics_only = metrics_only;
+	srv->http = http_open(r->dm.sv->loop, &l, rpc_request, srv, why,
+	    sizeof(why));
+	if (srv->http == NULL) {
+		snprintf(err, errlen, "%s:%d: [%s] %s%s", c->sock.file,
+		    c->sock.line, c->sock.name, metrics_only ? "metrics: " : "",
+		    why);
+		return -1;
+	}
+	r->nservers++;
+	if (metrics_only)
+		log_info("rpc", "Prometheus metrics on %s/metrics",
+		    http_name(srv->http));
+	else
+		log_info("rpc", "supervisord's XML-RPC on %s%s",
+		    http_name(srv->http), c->username ? " (with a password)" : "");
+	return 0;
+}
+
 int
-rpc_open(const struct control_daemon *d, struct rpc_server_config *const *cfg,
-    size_t n, struct rpc **out, char *err, size_t errlen)
+rpc_open(const struct control_daemon *d, const struct config *cfg,
+    struct rpc **out, char *err, size_t errlen)
 {
 	struct rpc *r;
 	struct output_hooks h;
-	char why[256];
 
 	*out = NULL;
-	if (n == 0)
+	if (cfg->nrpc == 0 && cfg->metrics == NULL)
 		return 0;
 	r = xcalloc(1, sizeof(*r));
 	r->dm = *d;
-	r->servers = xcalloc(n, sizeof(*r->servers));
-	for (size_t i = 0; i < n; i++) {
-		const struct rpc_server_config *c = cfg[i];
-		struct http_listen l = {
-			.mode = c->sock.mode,
-			.owner = c->sock.owner,
-			.username = c->username,
-			.password = c->password,
-		};
-		if (strncmp(c->sock.listen, "unix:", 5) == 0)
-			l.unix_path = c->sock.listen + 5;
-		else
-			l.inet = c->sock.listen + 4;
-		r->servers[i] = http_open(d->sv->loop, &l, rpc_request, r, why,
-		    sizeof(why));
-		if (r->servers[i] == NULL) {
-			snprintf(err, errlen, "%s:%d: [%s] %s", c->sock.file,
-			    c->sock.line, c->sock.name, why);
+	r->servers = xcalloc(cfg->nrpc + 1, sizeof(*r->servers));
+	for (size_t i = 0; i < cfg->nrpc; i++)
+		if (rpc_server_open(r, cfg->rpc[i], false, err, errlen) != 0) {
 			rpc_close(r);
 			return -1;
 		}
-		r->nservers++;
-		log_info("rpc", "supervisord's XML-RPC on %s%s", http_name(r->servers[i]),
-		    c->username ? " (with a password)" : "");
+	if (cfg->metrics != NULL &&
+	    rpc_server_open(r, cfg->metrics, true, err, errlen) != 0) {
+		rpc_close(r);
+		return -1;
 	}
 	h.data = rpc_output_cb;
 	h.gone = rpc_output_gone_cb;
@@ -1783,7 +1829,7 @@ rpc_close(struct rpc *r)
 		return;
 	output_remove_hooks(r);
 	for (size_t i = 0; i < r->nservers; i++)
-		http_close(r->servers[i]);
+		http_close(r->servers[i].http);
 	/* Closing the servers said goodbye to every waiting request. */
 	while (r->calls != NULL)
 		call_gone(r->calls);

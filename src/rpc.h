@@ -6,6 +6,8 @@
  * everything else written against supervisord work unchanged.  Method
  * names, arguments, process-info fields, state codes and fault codes are
  * supervisord 4.2's; leash's additions live in the leash.* namespace.
+ * The same servers answer GET /metrics (metrics.h), and [leashd] metrics =
+ * opens one more that answers only that, without a password.
  */
 #ifndef LEASH_RPC_H
 #define LEASH_RPC_H
@@ -14,7 +16,7 @@
 
 struct control_daemon;
 struct rpc;
-struct rpc_server_config;
+struct config;
 
 /* supervisord's fault codes (xmlrpc.py, class Faults). */
 enum rpc_fault {
@@ -42,8 +44,8 @@ enum rpc_fault {
 
 /* Opens the servers the configuration asks for (none: NULL and no
  * error).  -1 with a reason in err when one cannot be opened. */
-int rpc_open(const struct control_daemon *, struct rpc_server_config *const *,
-    size_t n, struct rpc **out, char *err, size_t errlen);
+int rpc_open(const struct control_daemon *, const struct config *,
+    struct rpc **out, char *err, size_t errlen);
 /* After worker state changes: answers the calls that wait. */
 void rpc_update(struct rpc *);
 void rpc_close(struct rpc *);

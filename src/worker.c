@@ -263,13 +263,14 @@ static void
 worker_measure_ready(struct worker *w, struct instance *in)
 {
 	ev_tstamp now = mono_now();
-	double took = now - in->spawn_time;
+	double took = now - in->spawn_time, *est = &w->stats->ready_estimate;
 
 	ev_timer_stop(w->sv->loop, &in->timer);
 	in->ready_time = in->last_ping = now;
-	*w->ready_estimate = *w->ready_estimate <= 0 ? took :
-	    (1 - READY_ESTIMATE_WEIGHT) * *w->ready_estimate +
+	*est = *est <= 0 ? took : (1 - READY_ESTIMATE_WEIGHT) * *est +
 	    READY_ESTIMATE_WEIGHT * took;
+	if (in->role == ROLE_CANDIDATE)
+		histogram_observe(&w->stats->timing[TIMING_REPLACE], took);
 }
 
 /* The main process is ready. */
@@ -462,6 +463,9 @@ replace_begin(struct worker *w, enum restart_reason reason)
 	    "replacement first", w->fullname, (int)w->main->pid,
 	    restart_reason_name(reason));
 	r->reason = reason;
+	if (reason == REASON_MEMORY && w->main->over_since > 0)
+		histogram_observe(&w->stats->timing[TIMING_DETECT],
+		    mono_now() - w->main->over_since);
 	snprintf(err, sizeof(err), " memory:%llu limit:%llu",
 	    (unsigned long long)w->main->mem.current, (unsigned long long)
 	    program_config_nearest_limit(w->spec.cfg));
@@ -523,6 +527,7 @@ replace_ready(struct worker *w)
 	}
 	r->candidate = NULL;
 	c->over = 0;
+	c->over_since = 0;
 	worker_set_main(w, c);
 	worker_count(w, r->reason);
 	log_info("program", "%s: replacement pid %d is ready (%s)", w->fullname,
@@ -815,6 +820,9 @@ worker_event(struct worker *w, enum worker_event ev, struct instance *in,
 		if (!instance_drained(in))
 			break;
 		replace_remove_draining(&w->rep, in);
+		if (in->drain_time > 0)
+			histogram_observe(&w->stats->timing[TIMING_DRAIN],
+			    mono_now() - in->drain_time);
 		instance_destroy(in);
 		supervisor_changed(w->sv);
 		if (w->state == WORKER_STOPPING)
@@ -939,13 +947,13 @@ worker_memory_max(struct worker *w, struct instance *in)
 void
 worker_init(struct worker *w, struct supervisor *sv,
     const struct program_config *cfg, const struct process_config *pc,
-    enum memory_source source, double *ready_estimate)
+    enum memory_source source, struct program_stats *stats)
 {
 	w->sv = sv;
 	w->fullname = xasprintf("%s:%s", cfg->group, pc->name);
 	w->state = WORKER_STOPPED;
 	w->want = WANT_DOWN;
-	w->ready_estimate = ready_estimate;
+	w->stats = stats;
 	logfile_init(&w->outlog, pc->out.path, pc->out.maxbytes,
 	    pc->out.backups);
 	logfile_init(&w->errlog, pc->err.path, pc->err.maxbytes,

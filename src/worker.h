@@ -27,11 +27,18 @@
 
 #include "config.h"
 #include "instance.h"
+#include "metrics.h"
 #include "output.h"
 #include "replace.h"
 
 struct state_process;
 struct supervisor;
+
+/* What a program's workers measure together (struct program holds it). */
+struct program_stats {
+	double ready_estimate;		/* seconds from spawn to ready */
+	struct histogram timing[TIMING_MAX];
+};
 
 /* supervisord's process states, with its names. */
 enum worker_state {
@@ -78,14 +85,14 @@ struct worker {
 	enum restart_reason next_reason;	/* for the next spawn */
 	bool force_restart;	/* restart after this exit whatever the policy */
 	bool spawn_queued;	/* STARTING, waiting for its turn to spawn */
-	double *ready_estimate;	/* its program's measured time to ready */
+	struct program_stats *stats;	/* its program's */
 };
 
 const char *worker_state_name(enum worker_state);
 
 void worker_init(struct worker *, struct supervisor *,
     const struct program_config *, const struct process_config *,
-    enum memory_source, double *ready_estimate);
+    enum memory_source, struct program_stats *);
 /* Only for a worker that is down with every process gone. */
 void worker_free(struct worker *);
 void worker_set_config(struct worker *, const struct program_config *,

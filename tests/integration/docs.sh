@@ -17,7 +17,7 @@ keys=$(sed -n '/program_keys\[\] = {/,/^};/p' "$top_srcdir/src/config.c" |
     sed -n 's/^[[:space:]]*{ "\([a-z_]*\)".*/\1/p')
 [ -n "$keys" ] || bail_out "no keys found in src/config.c"
 for k in $keys control_socket control_group loglevel childlogdir include \
-    use_cgroups listen backlog mode owner file chmod chown username \
+    use_cgroups metrics listen backlog mode owner file chmod chown username \
     password port; do
 	check "key $k is documented in etc/leash.ini" \
 	    grep -q "^;*$k[[:space:]]*=" "$top_srcdir/etc/leash.ini"
@@ -45,7 +45,7 @@ done
 # and option the code has.
 man=$top_srcdir/man
 for k in $keys control_socket control_group loglevel childlogdir include use_cgroups \
-    listen backlog mode owner file chmod chown username password port \
+    metrics listen backlog mode owner file chmod chown username password port \
     files serverurl; do
 	check "key $k is in leash.ini(5)" \
 	    grep -q "^\.It Cm $k\( \|$\)" "$man/leash.ini.5"
@@ -61,6 +61,14 @@ for o in $opts; do
 	_o=$(printf '%s' "$o" | sed 's/-/\\\\-/g')
 	check "leashd --$o is in leashd(8)" \
 	    grep -q "Fl \\\\-$_o\( \|$\)" "$man/leashd.8"
+done
+# Every Prometheus metric, from metrics.c.
+metrics=$(grep -o '"\(leash\|process\)_[a-z_]*' "$top_srcdir/src/metrics.c" |
+    tr -d '"' | sort -u)
+[ -n "$metrics" ] || bail_out "no metrics found in src/metrics.c"
+for m in $metrics; do
+	check "metric $m is in docs/metrics.md" \
+	    grep -q "\`$m\`" "$top_srcdir/docs/metrics.md"
 done
 if command -v mandoc >/dev/null; then
 	for p in leashd.8 leashctl.1 leash.ini.5; do
