@@ -20,6 +20,7 @@ const struct protocol_command protocol_commands[PROTOCOL_NCOMMANDS] = {
 	[PROTOCOL_CMD_AVAIL] = { "avail", "avail", "list configured programs", 0, 0 },
 	[PROTOCOL_CMD_SHUTDOWN] = { "shutdown", "shutdown", "stop every process and exit leashd", 0, 0 },
 	[PROTOCOL_CMD_UPGRADE] = { "upgrade", "upgrade", "execute leashd's binary again in place, keeping every process", 0, 0 },
+	[PROTOCOL_CMD_TOP] = { "top", "top", "a live view: memory against limits, replacements, leashd's cost (q quits)", 0, 2 },
 	[PROTOCOL_CMD_VERSION] = { "version", "version", "leashd's version", 0, 0 },
 	[PROTOCOL_CMD_HELP] = { "help", "help", "this list", 0, 0 },
 };

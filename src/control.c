@@ -27,6 +27,7 @@
 #include "protocol.h"
 #include "sockets.h"
 #include "supervisor.h"
+#include "top.h"
 #include "util.h"
 
 enum wait_kind {
@@ -69,12 +70,14 @@ struct control_client {
 	enum wait_kind wait;
 	struct strv names;
 	size_t next_reload;	/* WAIT_RELOAD: names[< next_reload] begun */
+	size_t reported;	/* WAIT_RELOAD, text: names[< reported] told */
 	bool *skipped;		/* WAIT_RELOAD: was not running, left alone */
 	unsigned long *base;	/* WAIT_RELOAD: reload count before */
 	/* tail -f */
 	struct logfile *follow;
 	int bad;		/* errors found before the wait began */
 	struct results results;	/* per-process outcomes so far */
+	struct top_cpu top;	/* leashd's CPU at its last top screen */
 	bool eof;		/* the client shut down its writing side */
 	bool on_spare;		/* its fd is the reserved one (spare[0]) */
 };
@@ -617,7 +620,7 @@ wait_begin(struct control_client *c, enum wait_kind kind, struct match *m)
 {
 	c->wait = kind;
 	c->busy = true;
-	c->next_reload = 0;
+	c->next_reload = c->reported = 0;
 	c->skipped = xcalloc(m->n, sizeof(*c->skipped));
 	c->base = xcalloc(m->n, sizeof(*c->base));
 	for (size_t i = 0; i < m->n; i++)
@@ -727,6 +730,48 @@ cmd_reload(struct control_client *c, int argc, char **argv)
 	return -1;
 }
 
+/* The outcome for names[i] once it has settled; w is NULL when it went. */
+static const char *
+outcome(const struct control_client *c, size_t i, const struct worker *w,
+    bool *ok)
+{
+	*ok = true;
+	if (w == NULL) {
+		*ok = false;
+		return "ERROR (no such process)";
+	}
+	if (c->wait == WAIT_RELOAD && c->skipped[i])
+		return "not running, left alone";
+	if (c->wait == WAIT_STOP)
+		return "stopped";
+	if (c->wait == WAIT_RELOAD) {
+		*ok = w->restarts[REASON_RELOAD] > c->base[i];
+		return *ok ? "reloaded" : "ERROR (the replacement did not "
+		    "become ready; the old process keeps serving)";
+	}
+	if (w->state == WORKER_RUNNING)
+		return "started";
+	*ok = false;
+	return w->spawn_error != NULL ? "ERROR (spawn error)" :
+	    "ERROR (abnormal termination)";
+}
+
+/* A rolling reload, as text, tells each worker's outcome as it comes. */
+static void
+reload_report(struct control_client *c, size_t upto)
+{
+	struct worker *w;
+	bool ok;
+
+	if (c->json)
+		return;
+	for (; c->reported < upto; c->reported++) {
+		w = pool_find_worker(c->ctl->dm.pool, c->names.v[c->reported]);
+		reply(c, "%s: %s", c->names.v[c->reported],
+		    outcome(c, c->reported, w, &ok));
+	}
+}
+
 /* Finishes the request c waits on, once every worker has settled. */
 static void
 client_progress(struct control_client *c)
@@ -734,6 +779,7 @@ client_progress(struct control_client *c)
 	struct control_daemon *d = &c->ctl->dm;
 	struct worker *w;
 	int code = PROTOCOL_EXIT_OK;
+	const char *msg;
 	bool ok;
 
 	if (c->wait == WAIT_RELOAD) {
@@ -743,6 +789,7 @@ client_progress(struct control_client *c)
 			    c->names.v[c->next_reload - 1])) != NULL &&
 			    !settled(WAIT_RELOAD, w))
 				return;
+			reload_report(c, c->next_reload);
 			w = pool_find_worker(d->pool, c->names.v[c->next_reload++]);
 			if (w == NULL)
 				continue;
@@ -755,6 +802,9 @@ client_progress(struct control_client *c)
 			c->base[c->next_reload - 1] = w->restarts[REASON_RELOAD];
 			if (worker_replace(w, REASON_RELOAD) != 0)
 				c->skipped[c->next_reload - 1] = true;
+			else if (!c->json)
+				reply(c, "%s: replacing pid %d", w->fullname,
+				    (int)worker_pid(w));
 			return;
 		}
 	}
@@ -766,33 +816,13 @@ client_progress(struct control_client *c)
 	if (c->bad)
 		code = PROTOCOL_EXIT_ERROR;
 	for (size_t i = 0; i < c->names.n; i++) {
-		const char *msg;
 		w = pool_find_worker(d->pool, c->names.v[i]);
-		if (w == NULL) {
-			msg = "ERROR (no such process)";
-			ok = false;
-		} else if (c->wait == WAIT_RELOAD && c->skipped[i]) {
-			msg = "not running, left alone";
-			ok = true;
-		} else if (c->wait == WAIT_STOP) {
-			msg = "stopped";
-			ok = true;
-		} else if (c->wait == WAIT_RELOAD) {
-			ok = w->restarts[REASON_RELOAD] > c->base[i];
-			msg = ok ? "reloaded" : "ERROR (the replacement did not "
-			    "become ready; the old process keeps serving)";
-		} else if (w->state == WORKER_RUNNING) {
-			msg = "started";
-			ok = true;
-		} else if (w->spawn_error != NULL) {
-			msg = "ERROR (spawn error)";
-			ok = false;
-		} else {
-			msg = "ERROR (abnormal termination)";
-			ok = false;
-		}
+		msg = outcome(c, i, w, &ok);
 		if (!ok)
 			code = PROTOCOL_EXIT_ERROR;
+		/* Told already, as it came. */
+		if (c->wait == WAIT_RELOAD && i < c->reported)
+			continue;
 		results_add(&c->results, c->names.v[i], ok,
 		    w ? worker_state_name(w->state) : NULL, msg);
 	}
@@ -1125,6 +1155,36 @@ cmd_version(struct control_client *c, int argc, char **argv)
 	return PROTOCOL_EXIT_OK;
 }
 
+/* top [COLUMNS ROWS]: one screen; leashctl top asks again and again. */
+static int
+cmd_top(struct control_client *c, int argc, char **argv)
+{
+	struct strv lines = { 0 };
+	struct buf b = { 0 };
+	long cols = 80, rows = 24;
+	const char *why;
+
+	if (c->json)
+		return reply_error(c, PROTOCOL_EXIT_USAGE, "top has no JSON; "
+		    "status does");
+	if (argc == 2 && (parse_int(argv[0], TOP_COLUMNS_MIN, 1000, &cols,
+	    &why) != 0 || parse_int(argv[1], TOP_ROWS_MIN, 1000, &rows,
+	    &why) != 0))
+		return reply_error(c, PROTOCOL_EXIT_USAGE, "top COLUMNS ROWS: "
+		    "at least %dx%d", TOP_COLUMNS_MIN, TOP_ROWS_MIN);
+	if (argc == 1)
+		return reply_error(c, PROTOCOL_EXIT_USAGE, "usage: top "
+		    "[COLUMNS ROWS]");
+	top_render(&c->ctl->dm, &c->top, (int)cols, (int)rows, &lines);
+	/* One reply, so that its empty lines are kept. */
+	for (size_t i = 0; i < lines.n; i++)
+		buf_printf(&b, "%s%s", i ? "\n" : "", lines.v[i]);
+	reply(c, "%s", b.p ? b.p : "");
+	buf_reset(&b);
+	strv_free(&lines);
+	return PROTOCOL_EXIT_OK;
+}
+
 static int
 cmd_help(struct control_client *c, int argc, char **argv)
 {
@@ -1168,6 +1228,7 @@ static int (*const handlers[PROTOCOL_NCOMMANDS])(struct control_client *,
 	[PROTOCOL_CMD_AVAIL] = cmd_avail,
 	[PROTOCOL_CMD_SHUTDOWN] = cmd_shutdown,
 	[PROTOCOL_CMD_UPGRADE] = cmd_upgrade,
+	[PROTOCOL_CMD_TOP] = cmd_top,
 	[PROTOCOL_CMD_VERSION] = cmd_version,
 	[PROTOCOL_CMD_HELP] = cmd_help,
 };

@@ -7,16 +7,20 @@
 #include <err.h>
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "protocol.h"
+#include "top.h"
 #include "util.h"
 
 static const char *socket_path;
@@ -65,9 +69,9 @@ connect_leashd(int *code)
 	return f;
 }
 
-/* Prints one reply; returns its code. */
+/* Prints one reply (or keeps it in into); returns its code. */
 static int
-read_reply(FILE *f)
+read_reply(FILE *f, struct buf *into)
 {
 	char *line = NULL, *data;
 	size_t cap = 0, len, got;
@@ -85,14 +89,24 @@ read_reply(FILE *f)
 				break;
 			data = xmalloc(len);
 			got = fread(data, 1, len, f);
-			fwrite(data, 1, got, stdout);
-			fflush(stdout);
+			if (into != NULL)
+				buf_append(into, data, got);
+			else {
+				fwrite(data, 1, got, stdout);
+				fflush(stdout);
+			}
 			free(data);
 			if (got != len)
 				break;
 			continue;
 		}
+		if (into != NULL) {
+			buf_puts(into, line[0] == '%' ? line + 1 : line);
+			continue;
+		}
 		fputs(line[0] == '%' ? line + 1 : line, stdout);
+		/* Progress (reload) shows as it comes. */
+		fflush(stdout);
 	}
 	free(line);
 	fflush(stdout);
@@ -101,6 +115,97 @@ read_reply(FILE *f)
 		return PROTOCOL_EXIT_ERROR;
 	}
 	return code;
+}
+
+/* top on a terminal: the screen leashd renders, painted in place on the
+ * alternate screen every second (at once on a resize), until q. */
+static struct termios top_saved;
+static volatile sig_atomic_t top_stop, top_resized;
+
+static void
+top_signal(int sig)
+{
+	if (sig == SIGWINCH)
+		top_resized = 1;
+	else
+		top_stop = 1;
+}
+
+static void
+top_restore(void)
+{
+	fputs("\033[?25h\033[?1049l", stdout);
+	fflush(stdout);
+	tcsetattr(STDIN_FILENO, TCSAFLUSH, &top_saved);
+}
+
+static int
+top(FILE **conn)
+{
+	struct sigaction sa = { .sa_handler = top_signal };
+	struct termios raw;
+	struct winsize ws;
+	struct buf screen = { 0 }, frame = { 0 };
+	struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
+	int code = PROTOCOL_EXIT_OK, cols, rows;
+	char key;
+
+	if (*conn == NULL && (*conn = connect_leashd(&code)) == NULL)
+		return code;
+	if (tcgetattr(STDIN_FILENO, &top_saved) != 0)
+		err(PROTOCOL_EXIT_ERROR, "tcgetattr");
+	raw = top_saved;
+	raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
+	raw.c_cc[VMIN] = 0;
+	raw.c_cc[VTIME] = 0;
+	tcsetattr(STDIN_FILENO, TCSAFLUSH, &raw);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGWINCH, &sa, NULL);
+	fputs("\033[?1049h\033[?25l", stdout);
+	while (!top_stop) {
+		cols = 80;
+		rows = 24;
+		if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) {
+			cols = ws.ws_col;
+			rows = ws.ws_row;
+		}
+		if (cols < TOP_COLUMNS_MIN)
+			cols = TOP_COLUMNS_MIN;
+		if (rows < TOP_ROWS_MIN)
+			rows = TOP_ROWS_MIN;
+		buf_reset(&screen);
+		if (fprintf(*conn, "top %d %d\n", cols, rows) < 0 ||
+		    fflush(*conn) != 0 ||
+		    (code = read_reply(*conn, &screen)) != PROTOCOL_EXIT_OK)
+			break;
+		/* Each line cleared to its end, the rest of the screen too. */
+		buf_reset(&frame);
+		buf_puts(&frame, "\033[H");
+		for (size_t i = 0, rows_out = 0; i < screen.n; i++) {
+			if (screen.p[i] != '\n') {
+				buf_putc(&frame, screen.p[i]);
+				continue;
+			}
+			buf_puts(&frame, "\033[K");
+			if (++rows_out < (size_t)rows)
+				buf_puts(&frame, "\r\n");
+		}
+		buf_puts(&frame, "\033[J");
+		fwrite(frame.p, 1, frame.n, stdout);
+		fflush(stdout);
+		top_resized = 0;
+		if (poll(&pfd, 1, 1000) > 0 && read(STDIN_FILENO, &key, 1) == 1 &&
+		    (key == 'q' || key == 'Q'))
+			break;
+	}
+	top_restore();
+	buf_reset(&screen);
+	buf_reset(&frame);
+	if (code != PROTOCOL_EXIT_OK && !top_stop)
+		warnx("leashd stopped answering");
+	return code == PROTOCOL_EXIT_OK || top_stop ? PROTOCOL_EXIT_OK : code;
 }
 
 /* Sends one command (already split into words) and prints the reply. */
@@ -126,6 +231,10 @@ run(FILE **conn, int argc, char **argv)
 		usage(stdout);
 		return PROTOCOL_EXIT_OK;
 	}
+	/* Not on a terminal: one screen, as top -b -n 1. */
+	if (strcmp(cmd->name, "top") == 0 && !json && argc == 1 &&
+	    isatty(STDIN_FILENO) && isatty(STDOUT_FILENO))
+		return top(conn);
 	if (json)
 		buf_puts(&req, "json ");
 	for (int i = 0; i < argc; i++) {
@@ -151,13 +260,13 @@ run(FILE **conn, int argc, char **argv)
 		 * denied, too many clients): that answer is still to read. */
 		buf_reset(&req);
 		clearerr(*conn);
-		code = read_reply(*conn);
+		code = read_reply(*conn, NULL);
 		fclose(*conn);
 		*conn = NULL;
 		return code;
 	}
 	buf_reset(&req);
-	code = read_reply(*conn);
+	code = read_reply(*conn, NULL);
 	if (code == PROTOCOL_EXIT_DENIED || strcmp(cmd->name, "shutdown") == 0) {
 		fclose(*conn);
 		*conn = NULL;

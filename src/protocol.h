@@ -35,6 +35,7 @@
  *   upgrade                   execute leashd's binary (new or not) again
  *                             in place, every process kept; answered by
  *                             the new image once it serves
+ *   top [COLUMNS ROWS]        one screen of leashctl top (text only)
  *   version                   leashd's version and this protocol's
  *   help                      this list
  * NAME is "all", "GROUP:*", "GROUP:PROCESS", a program name, or a
@@ -79,6 +80,7 @@ enum protocol_command_id {
 	PROTOCOL_CMD_AVAIL,
 	PROTOCOL_CMD_SHUTDOWN,
 	PROTOCOL_CMD_UPGRADE,
+	PROTOCOL_CMD_TOP,
 	PROTOCOL_CMD_VERSION,
 	PROTOCOL_CMD_HELP,
 	PROTOCOL_NCOMMANDS

@@ -302,10 +302,27 @@ check "reload: each worker is replaced, and its old pid stopped, after the previ
     test -z "$bad"
 TAP_DIAG_FILE=
 
+# Progress: each worker is told as it goes, not all at the end.  When
+# api's line arrives, web_1's replacement has not begun (spew's and
+# web_0's, 0.2 s each at least, come first).
+before=$(grep -c ' program: web:web_1: replacing pid ' "$LEASHD_LOG")
+"$LEASHCTL" -s "$SOCK" reload | while IFS= read -r line; do
+	printf '%s\n' "$line" >>"$DIR/live.out"
+	[ "$line" = "api:api: reloaded" ] &&
+	    grep -c ' program: web:web_1: replacing pid ' "$LEASHD_LOG" >"$DIR/live.at"
+done
+TAP_DIAG_FILE=$DIR/live.out
+check "reload tells each worker as it is replaced: replacing, then reloaded, in turn" \
+    sh -c "tr '\n' '|' <'$DIR/live.out' | grep -Eq '^api:api: replacing pid [0-9]+\|api:api: reloaded\|spew:spew: replacing pid [0-9]+\|spew:spew: reloaded\|web:web_0: replacing pid [0-9]+\|web:web_0: reloaded\|web:web_1: replacing pid [0-9]+\|web:web_1: reloaded\|\$'"
+TAP_DIAG_FILE=
+check "api's line came before web_1's replacement began" \
+    test "$(cat "$DIR/live.at" 2>/dev/null)" = "$before"
+
 w1=$(ctl_pid web:web_1)
 ctl reload web_1
-ctl_expect "reload web_1: only web_1 reloaded" 0 '^web:web_1: reloaded$'
-check "reload web_1 prints one line" test "$(out_lines)" -eq 1
+ctl_expect "reload web_1: only web_1 reloaded" 0 '^web:web_1: replacing pid [0-9]+$' \
+    '^web:web_1: reloaded$'
+check "reload web_1 prints two lines" test "$(out_lines)" -eq 2
 check "reload web_1: new pid" test "$(ctl_pid web:web_1)" != "$w1"
 ctl stop spew
 ctl reload spew
