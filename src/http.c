@@ -6,12 +6,14 @@
  * connection; answering resumes it, which MHD signals on its own epoll
  * descriptor, so the loop wakes without help.
  */
+#include <ctype.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <microhttpd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <nettle/sha1.h>
@@ -37,6 +39,7 @@
 	X(free) \
 	X(get_daemon_info) \
 	X(get_timeout) \
+	X(lookup_connection_value) \
 	X(queue_basic_auth_fail_response) \
 	X(queue_response) \
 	X(quiesce_daemon) \
@@ -111,6 +114,8 @@ struct http_request {
 	/* a reply made while the connection was suspended */
 	struct MHD_Response *pending;
 	unsigned int pending_status;
+	struct strv args;	/* http_arg's decoded values, kept for it */
+	struct strv headers;	/* name, value, ...: for the reply */
 };
 
 static void http_run(struct http_server *);
@@ -138,6 +143,118 @@ http_body(const struct http_request *r, size_t *len)
 {
 	*len = r->body.n;
 	return r->body.p ? r->body.p : "";
+}
+
+const char *
+http_header(const struct http_request *r, const char *name)
+{
+	return mhd.lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+/*
+ * The value of the first name=value pair of an
+ * application/x-www-form-urlencoded text, decoded ('+' a space, %XX a
+ * byte; a '%' not followed by two hex digits stays as it is), or NULL.
+ * Outside input: tests/fuzz/fuzz_form.c.
+ */
+char *
+http_form_value(const char *data, size_t len, const char *name)
+{
+	size_t nlen = strlen(name);
+	const char *p = data, *end = data + len;
+
+	while (p < end) {
+		const char *amp = memchr(p, '&', end - p), *e = amp ? amp : end;
+		struct buf v = { 0 };
+
+		if ((size_t)(e - p) > nlen && memcmp(p, name, nlen) == 0 &&
+		    p[nlen] == '=') {
+			for (p += nlen + 1; p < e; p++) {
+				char hex[3] = { 0 };
+				if (*p == '+')
+					buf_putc(&v, ' ');
+				else if (*p == '%' && e - p > 2 &&
+				    isxdigit((unsigned char)p[1]) &&
+				    isxdigit((unsigned char)p[2])) {
+					memcpy(hex, p + 1, 2);
+					buf_putc(&v, (char)strtol(hex, NULL, 16));
+					p += 2;
+				} else
+					buf_putc(&v, *p);
+			}
+			return buf_take(&v);
+		}
+		if ((size_t)(e - p) == nlen && memcmp(p, name, nlen) == 0)
+			return xstrdup("");
+		if (amp == NULL)
+			break;
+		p = amp + 1;
+	}
+	return NULL;
+}
+
+const char *
+http_arg(struct http_request *r, const char *name)
+{
+	const char *type = http_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+	char *v;
+
+	if (type != NULL && strncasecmp(type,
+	    "application/x-www-form-urlencoded", 33) == 0 &&
+	    (type[33] == '\0' || type[33] == ';') &&
+	    (v = http_form_value(r->body.p ? r->body.p : "", r->body.n,
+	    name)) != NULL) {
+		strv_push(&r->args, v);
+		return v;
+	}
+	return mhd.lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+void
+http_url_encode(struct buf *b, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (isalnum((unsigned char)*s) || strchr("-._~", *s) != NULL)
+			buf_putc(b, *s);
+		else
+			buf_printf(b, "%%%02X", (unsigned char)*s);
+	}
+}
+
+bool
+http_cross_origin(const struct http_request *r)
+{
+	const char *origin = http_header(r, "Origin");
+	const char *host = http_header(r, MHD_HTTP_HEADER_HOST), *at;
+
+	if (origin == NULL)
+		return false;
+	if ((at = strstr(origin, "://")) == NULL || host == NULL)
+		return true;
+	return strcasecmp(at + 3, host) != 0;
+}
+
+void
+http_add_header(struct http_request *r, const char *name, const char *value)
+{
+	strv_push(&r->headers, xstrdup(name));
+	strv_push(&r->headers, xstrdup(value));
+}
+
+void
+http_redirect(struct http_request *r, const char *location)
+{
+	http_add_header(r, MHD_HTTP_HEADER_LOCATION, location);
+	http_reply(r, MHD_HTTP_SEE_OTHER, "text/plain", "See Other\n", 10);
+}
+
+/* The headers http_add_header gave r, on its reply. */
+static void
+response_headers(struct http_request *r, struct MHD_Response *resp)
+{
+	for (size_t i = 0; i + 1 < r->headers.n; i += 2)
+		mhd.add_response_header(resp, r->headers.v[i],
+		    r->headers.v[i + 1]);
 }
 
 /* A resumed connection moves at MHD's next run: make it soon. */
@@ -203,8 +320,10 @@ http_reply(struct http_request *r, unsigned int status,
 		return;
 	r->answered = true;
 	r->gone = NULL;
-	if ((resp = response_new(content_type, data, len)) != NULL)
+	if ((resp = response_new(content_type, data, len)) != NULL) {
+		response_headers(r, resp);
 		request_answer(r, status, resp);
+	}
 }
 
 void
@@ -251,6 +370,7 @@ http_stream_begin(struct http_request *r, const char *content_type)
 	mhd.add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 	    content_type);
 	mhd.add_response_header(resp, "X-Accel-Buffering", "no");
+	response_headers(r, resp);
 	/* A follower may stay for days. */
 	mhd.set_connection_option(r->conn, MHD_CONNECTION_OPTION_TIMEOUT, 0);
 	request_answer(r, MHD_HTTP_OK, resp);
@@ -426,6 +546,8 @@ http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		mhd.destroy_response(r->pending);
 	buf_reset(&r->body);
 	buf_reset(&r->out);
+	strv_free(&r->args);
+	strv_free(&r->headers);
 	free(r->method);
 	free(r->path);
 	free(r);

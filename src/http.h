@@ -13,6 +13,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "util.h"
+
 #define HTTP_BODY_MAX		(4 << 20)	/* bytes; more gets 413 */
 #define HTTP_CONNECTIONS_MAX	256
 #define HTTP_IDLE_TIMEOUT	60		/* s, for a connection at rest */
@@ -45,7 +47,30 @@ const char *http_name(const struct http_server *);
 const char *http_method(const struct http_request *);
 const char *http_path(const struct http_request *);
 const char *http_body(const struct http_request *, size_t *len);
+/* A request header, or NULL. */
+const char *http_header(const struct http_request *, const char *name);
+/*
+ * A form value: of an application/x-www-form-urlencoded body, else of
+ * the query string; NULL when there is none.  It lives as long as the
+ * request.
+ */
+const char *http_arg(struct http_request *, const char *name);
+/* The form parser itself (to free), apart for the fuzzer. */
+char *http_form_value(const char *data, size_t len, const char *name);
+/* s for a URL's query: every byte but [A-Za-z0-9-._~] as %XX. */
+void http_url_encode(struct buf *, const char *s);
+/*
+ * A request a browser sent for another site: its Origin header names a
+ * host:port other than its Host header (a POST form of a page elsewhere,
+ * carrying the credentials the browser keeps for this one).
+ */
+bool http_cross_origin(const struct http_request *);
 
+/* A header for the reply to come (http_reply, http_stream_begin). */
+void http_add_header(struct http_request *, const char *name,
+    const char *value);
+/* Answers 303 See Other: the browser goes to location with a GET. */
+void http_redirect(struct http_request *, const char *location);
 /* Answers the request, now or after it was left waiting. */
 void http_reply(struct http_request *, unsigned int status,
     const char *content_type, const char *data, size_t len);

@@ -31,6 +31,7 @@
 #include "events.h"
 #include "rpc.h"
 #include "supervisor.h"
+#include "web.h"
 #include "xmlrpc.h"
 
 /* supervisord's process state codes (states.py). */
@@ -1730,6 +1731,8 @@ rpc_request(void *arg, struct http_request *req)
 		rpc_metrics(r, req);
 	else if (srv->metrics_only)
 		http_reply(req, 404, "text/plain", "Not Found\n", 10);
+	else if (web_request(&r->dm, req))
+		return;		/* the web page (web.c) */
 	else if (strcmp(path, "/RPC2") == 0 && strcmp(m, "POST") == 0)
 		rpc_call(r, req);
 	else if (strncmp(path, "/logtail/", 9) == 0 && strcmp(m, "GET") == 0)
