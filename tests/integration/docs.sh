@@ -6,9 +6,12 @@ here=$(cd "$(dirname "$0")" && pwd) && . "$here/lib.sh"
 
 LEASHCTL=$top_builddir/src/leashctl
 
-for f in leash.ini demo.ini; do
-	check "etc/$f is a valid configuration" \
-	    "$LEASHD" -t -c "$top_srcdir/etc/$f"
+for f in etc/leash.ini etc/demo.ini contrib/kubernetes/leash.ini; do
+	"$LEASHD" -t -c "$top_srcdir/$f" >"$DIR/t.out" 2>&1
+	TAP_DIAG_FILE=$DIR/t.out
+	check "$f is a valid configuration, without a warning" sh -c \
+	    "grep -q 'configuration ok' '$DIR/t.out' && ! grep -q warning '$DIR/t.out'"
+	TAP_DIAG_FILE=
 done
 
 # The [program:x] keys, from config.c's table; the [leashd] and
