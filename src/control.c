@@ -55,6 +55,13 @@ struct results {
 	size_t n;
 };
 
+/* Why a rolling reload left a worker alone. */
+enum reload_skip {
+	SKIP_NONE,
+	SKIP_DOWN,		/* not running */
+	SKIP_BUSY,		/* a replacement of its own is starting */
+};
+
 struct control_client {
 	struct control *ctl;
 	struct control_client *next;
@@ -71,7 +78,7 @@ struct control_client {
 	struct strv names;
 	size_t next_reload;	/* WAIT_RELOAD: names[< next_reload] begun */
 	size_t reported;	/* WAIT_RELOAD, text: names[< reported] told */
-	bool *skipped;		/* WAIT_RELOAD: was not running, left alone */
+	enum reload_skip *skipped;	/* WAIT_RELOAD: why it was left alone */
 	unsigned long *base;	/* WAIT_RELOAD: reload count before */
 	/* tail -f */
 	struct logfile *follow;
@@ -740,8 +747,10 @@ outcome(const struct control_client *c, size_t i, const struct worker *w,
 		*ok = false;
 		return "ERROR (no such process)";
 	}
-	if (c->wait == WAIT_RELOAD && c->skipped[i])
+	if (c->wait == WAIT_RELOAD && c->skipped[i] == SKIP_DOWN)
 		return "not running, left alone";
+	if (c->wait == WAIT_RELOAD && c->skipped[i] == SKIP_BUSY)
+		return "already being replaced, left to that";
 	if (c->wait == WAIT_STOP)
 		return "stopped";
 	if (c->wait == WAIT_RELOAD) {
@@ -795,13 +804,17 @@ client_progress(struct control_client *c)
 				continue;
 			if (w->state != WORKER_RUNNING &&
 			    w->state != WORKER_STARTING) {
-				c->skipped[c->next_reload - 1] = true;
+				c->skipped[c->next_reload - 1] = SKIP_DOWN;
+				continue;
+			}
+			if (w->rep.candidate != NULL) {
+				c->skipped[c->next_reload - 1] = SKIP_BUSY;
 				continue;
 			}
 			log_info("control", "%s: reload", w->fullname);
 			c->base[c->next_reload - 1] = w->restarts[REASON_RELOAD];
 			if (worker_replace(w, REASON_RELOAD) != 0)
-				c->skipped[c->next_reload - 1] = true;
+				c->skipped[c->next_reload - 1] = SKIP_DOWN;
 			else if (!c->json)
 				reply(c, "%s: replacing pid %d", w->fullname,
 				    (int)worker_pid(w));
@@ -938,12 +951,11 @@ cmd_tail(struct control_client *c, int argc, char **argv)
 	struct logfile *o;
 	struct worker *w;
 	const char *name = NULL, *stream = "stdout";
-	long bytes = PROTOCOL_TAIL_DEFAULT, got;
+	long bytes = PROTOCOL_TAIL_DEFAULT;
 	const char *why;
 	bool follow = false;
 	char *data;
-	int fd;
-	off_t size;
+	size_t n;
 
 	for (int i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "-f") == 0)
@@ -989,35 +1001,18 @@ cmd_tail(struct control_client *c, int argc, char **argv)
 		free(msg);
 		return PROTOCOL_EXIT_ERROR;
 	}
-	if ((fd = open(o->path, O_RDONLY | O_CLOEXEC)) >= 0) {
-		size = lseek(fd, 0, SEEK_END);
-		if (size > bytes)
-			size -= bytes;
-		else
-			size = 0;
-		data = xmalloc(bytes + 1);
-		got = pread(fd, data, bytes, size);
-		if (c->json) {
-			struct buf b = { 0 };
-			buf_puts(&b, "{\"name\":");
-			buf_json_string(&b, w->fullname);
-			buf_printf(&b, ",\"stream\":\"%s\",\"data\":", stream);
-			if (got > 0)
-				data[got] = '\0';
-			buf_json_string(&b, got > 0 ? data : "");
-			buf_putc(&b, '}');
-			reply_json(c, &b);
-		} else if (got > 0)
-			reply_data(c, data, got);
-		free(data);
-		close(fd);
-	} else if (c->json) {
+	data = file_tail(o->path, (size_t)bytes, &n);
+	if (c->json) {
 		struct buf b = { 0 };
 		buf_puts(&b, "{\"name\":");
 		buf_json_string(&b, w->fullname);
-		buf_printf(&b, ",\"stream\":\"%s\",\"data\":\"\"}", stream);
+		buf_printf(&b, ",\"stream\":\"%s\",\"data\":", stream);
+		buf_json_string(&b, data != NULL ? data : "");
+		buf_putc(&b, '}');
 		reply_json(c, &b);
-	}
+	} else if (data != NULL && n > 0)
+		reply_data(c, data, n);
+	free(data);
 	if (follow) {
 		c->follow = o;
 		c->busy = true;

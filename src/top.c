@@ -27,22 +27,6 @@ row_order(const void *a, const void *b)
 	return strcmp(x->v.name, y->v.name);
 }
 
-/* "45s", "12m05s", "3h07m", "2d04h". */
-static void
-short_duration(double secs, char *buf, size_t len)
-{
-	long s = secs < 0 ? 0 : (long)(secs + 0.5);
-
-	if (s < 60)
-		snprintf(buf, len, "%lds", s);
-	else if (s < 3600)
-		snprintf(buf, len, "%ldm%02lds", s / 60, s % 60);
-	else if (s < 86400)
-		snprintf(buf, len, "%ldh%02ldm", s / 3600, s % 3600 / 60);
-	else
-		snprintf(buf, len, "%ldd%02ldh", s / 86400, s % 86400 / 3600);
-}
-
 /* Appends line, cut to cols. */
 static void
 put(struct strv *lines, int cols, const char *line)
@@ -112,7 +96,7 @@ row_line(const struct row *r, int name_w, int bar_w, char *out, size_t len)
 	    v->memory >= v->memory_limit)
 		snprintf(eta, sizeof(eta), "over");
 	else if (v->memory_known && v->memory_limit > 0 && v->eta >= 0)
-		short_duration(v->eta, eta, sizeof(eta));
+		format_duration(v->eta, eta, sizeof(eta));
 	else
 		snprintf(eta, sizeof(eta), "-");
 	bar(b, bar_w, r->ratio);
@@ -163,7 +147,7 @@ top_render(const struct control_daemon *d, struct top_cpu *st, int cols,
 	st->at = now;
 	snprintf(cpu, sizeof(cpu), "%.1f%%", share * 100);
 	if (u.start > 0)
-		short_duration(wall - u.start, up, sizeof(up));
+		format_duration(wall - u.start, up, sizeof(up));
 	else
 		snprintf(up, sizeof(up), "-");
 	if (u.fds >= 0)

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -365,4 +366,83 @@ wall_of(double mono)
 		return 0;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9 - (mono_now() - mono);
+}
+
+void
+buf_xml_text(struct buf *b, const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = s[i];
+		size_t n;
+
+		if (ch == '<')
+			buf_puts(b, "&lt;");
+		else if (ch == '>')
+			buf_puts(b, "&gt;");
+		else if (ch == '&')
+			buf_puts(b, "&amp;");
+		else if (ch == '"')
+			buf_puts(b, "&quot;");
+		else if (ch == '\'')
+			buf_puts(b, "&#39;");
+		else if (ch == '\r')
+			buf_puts(b, "&#13;");
+		else if (ch == '\t' || ch == '\n' || (ch >= 0x20 && ch <= 0x7f))
+			buf_putc(b, ch);
+		else if (ch >= 0x80 && (n = utf8_len((const unsigned char *)s + i))
+		    > 0 && i + n <= len && !(n == 3 && ch == 0xef &&
+		    (unsigned char)s[i + 1] == 0xbf &&
+		    (unsigned char)s[i + 2] >= 0xbe)) {
+			buf_append(b, s + i, n);
+			i += n - 1;
+		} else
+			buf_puts(b, "\xef\xbf\xbd");
+	}
+}
+
+void
+format_duration(double secs, char *buf, size_t len)
+{
+	long s = secs < 0 ? 0 : (long)(secs + 0.5);
+
+	if (s < 60)
+		snprintf(buf, len, "%lds", s);
+	else if (s < 3600)
+		snprintf(buf, len, "%ldm%02lds", s / 60, s % 60);
+	else if (s < 86400)
+		snprintf(buf, len, "%ldh%02ldm", s / 3600, s % 3600 / 60);
+	else
+		snprintf(buf, len, "%ldd%02ldh", s / 86400, s % 86400 / 3600);
+}
+
+char *
+file_tail(const char *path, size_t max, size_t *len)
+{
+	struct stat st;
+	char *data;
+	ssize_t got;
+	off_t off;
+	int fd, e;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return NULL;
+	if (fstat(fd, &st) != 0) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return NULL;
+	}
+	off = st.st_size > (off_t)max ? st.st_size - (off_t)max : 0;
+	data = xmalloc(max + 1);
+	got = pread(fd, data, max, off);
+	e = errno;
+	close(fd);
+	if (got < 0) {
+		free(data);
+		errno = e;
+		return NULL;
+	}
+	*len = (size_t)got;
+	data[*len] = '\0';
+	return data;
 }

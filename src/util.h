@@ -23,6 +23,9 @@ char *xvasprintf(const char *, va_list) __attribute__((format(printf, 1, 0)));
 /* Reads up to len - 1 bytes of a small file (/proc, cgroupfs) and ends
  * them with NUL; returns what read(2) did. */
 ssize_t read_small_file(const char *path, char *buf, size_t len);
+/* The last max bytes of a file (all of it when smaller), NUL-terminated,
+ * *len long: a string to free, or NULL with errno. */
+char *file_tail(const char *path, size_t max, size_t *len);
 /* The same from an open file, read again from its start (pread at 0). */
 ssize_t pread_small(int fd, char *buf, size_t len);
 /* Reads a whole file; a NUL-terminated string to free, or NULL.  len,
@@ -62,6 +65,11 @@ void buf_consume(struct buf *, size_t);
 /* s as a JSON string ("null" for NULL); bytes that are not UTF-8 become
  * U+FFFD. */
 void buf_json_string(struct buf *, const char *s);
+/* Text for XML and HTML, in an element or a quoted attribute: markup and
+ * quotes escaped, and what XML 1.0 cannot carry (control characters but
+ * tab, newline and return; U+FFFE and U+FFFF; bytes that are not UTF-8)
+ * as U+FFFD. */
+void buf_xml_text(struct buf *, const char *, size_t len);
 
 /* The length of the valid UTF-8 sequence at s, or 0 (a stray
  * continuation byte, a truncated or overlong sequence, a surrogate). */
@@ -73,6 +81,8 @@ size_t utf8_len(const unsigned char *s);
  * not move an ev_timer.  ev_now() is the wall clock: only for dates.  The
  * same for every process since boot, so a state file can carry it.
  */
+/* A duration read at a glance: "45s", "12m05s", "3h07m", "2d04h". */
+void format_duration(double secs, char *buf, size_t len);
 double mono_now(void);
 /* The wall-clock date of a mono_now() time, as seen now; 0 stays 0. */
 double wall_of(double mono);

@@ -40,56 +40,10 @@ static const char web_style[] =
 	"pre{background:#f8f8f8;border:1px solid #ddd;padding:.6em;"
 	"white-space:pre-wrap;word-break:break-all}";
 
-/* Text as HTML, for an element or a quoted attribute. */
-static void
-html(struct buf *b, const char *s, size_t len)
-{
-	for (size_t i = 0; i < len; i++) {
-		switch (s[i]) {
-		case '<':
-			buf_puts(b, "&lt;");
-			break;
-		case '>':
-			buf_puts(b, "&gt;");
-			break;
-		case '&':
-			buf_puts(b, "&amp;");
-			break;
-		case '"':
-			buf_puts(b, "&quot;");
-			break;
-		case '\'':
-			buf_puts(b, "&#39;");
-			break;
-		case '\0':
-			buf_puts(b, "\xef\xbf\xbd");
-			break;
-		default:
-			buf_putc(b, s[i]);
-		}
-	}
-}
-
 static void
 html_str(struct buf *b, const char *s)
 {
-	html(b, s, strlen(s));
-}
-
-/* "42 s", "3 min 5 s", "2 h 3 min", "4 d 2 h": read at a glance. */
-static void
-web_duration(double secs, char *buf, size_t len)
-{
-	long s = secs > 0 ? (long)secs : 0;
-
-	if (s < 60)
-		snprintf(buf, len, "%ld s", s);
-	else if (s < 3600)
-		snprintf(buf, len, "%ld min %ld s", s / 60, s % 60);
-	else if (s < 86400)
-		snprintf(buf, len, "%ld h %ld min", s / 3600, s % 3600 / 60);
-	else
-		snprintf(buf, len, "%ld d %ld h", s / 86400, s % 86400 / 3600);
+	buf_xml_text(b, s, strlen(s));
 }
 
 static void
@@ -176,7 +130,7 @@ trend_cell(struct buf *b, const struct worker_view *v)
 		buf_printf(b, " +%s/s", memory_human((uint64_t)v->memory_rate,
 		    rate));
 	if (v->eta > 0) {
-		web_duration(v->eta, eta, sizeof(eta));
+		format_duration(v->eta, eta, sizeof(eta));
 		buf_printf(b, "<br><small>limit in %s</small>", eta);
 	} else if (v->eta == 0)
 		buf_puts(b, "<br><small>over the limit</small>");
@@ -340,7 +294,7 @@ process_row(struct buf *b, const struct worker *w)
 		buf_puts(b, "</small>");
 	}
 	if (v.pid > 0) {
-		web_duration(v.uptime, up, sizeof(up));
+		format_duration(v.uptime, up, sizeof(up));
 		buf_printf(b, "</td><td class=num>%d</td><td>%s</td>",
 		    (int)v.pid, up);
 	} else
@@ -440,46 +394,6 @@ web_action(const struct control_daemon *d, struct http_request *req)
 	free(msg);
 }
 
-/*
- * The last max bytes of a log file, from a line's start when that cuts
- * one: a string to free, *len long, or NULL with errno.
- */
-static char *
-log_tail(const char *path, size_t max, size_t *len)
-{
-	struct stat st;
-	char *data, *nl;
-	ssize_t got;
-	off_t off;
-	int fd, e;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return NULL;
-	if (fstat(fd, &st) != 0) {
-		e = errno;
-		close(fd);
-		errno = e;
-		return NULL;
-	}
-	off = st.st_size > (off_t)max ? st.st_size - (off_t)max : 0;
-	data = xmalloc(max + 1);
-	got = pread(fd, data, max, off);
-	e = errno;
-	close(fd);
-	if (got < 0) {
-		free(data);
-		errno = e;
-		return NULL;
-	}
-	*len = got;
-	if (off > 0 && (nl = memchr(data, '\n', *len)) != NULL) {
-		*len -= nl + 1 - data;
-		memmove(data, nl + 1, *len);
-	}
-	data[*len] = '\0';
-	return data;
-}
-
 static void
 web_tail(const struct control_daemon *d, struct http_request *req)
 {
@@ -488,8 +402,8 @@ web_tail(const struct control_daemon *d, struct http_request *req)
 	struct buf b = { 0 }, enc = { 0 };
 	struct worker_view v;
 	struct worker *w;
-	char *title, *data;
-	size_t len;
+	char *title, *data, *nl;
+	size_t len, start = 0;
 
 	if (channel == NULL)
 		channel = "stdout";
@@ -515,14 +429,17 @@ web_tail(const struct control_daemon *d, struct http_request *req)
 		buf_printf(&b, "no %s log is kept%s</p>\n", channel,
 		    strcmp(channel, "stderr") == 0 && w->spec.cfg->redirect_stderr ?
 		    " (redirect_stderr: it goes to stdout's)" : "");
-	else if ((data = log_tail(path, WEB_TAIL_BYTES, &len)) == NULL) {
+	else if ((data = file_tail(path, WEB_TAIL_BYTES, &len)) == NULL) {
 		html_str(&b, path);
 		buf_printf(&b, ": %s</p>\n", strerror(errno));
 	} else {
 		html_str(&b, path);
 		buf_printf(&b, ", its last %d KiB at most</p>\n<pre id=tail>",
 		    WEB_TAIL_BYTES >> 10);
-		html(&b, data, len);
+		/* From a line's start when the tail cut one. */
+		if (len == WEB_TAIL_BYTES && (nl = memchr(data, '\n', len)) != NULL)
+			start = (size_t)(nl + 1 - data);
+		buf_xml_text(&b, data + start, len - start);
 		buf_puts(&b, "</pre>\n");
 		free(data);
 	}

@@ -446,37 +446,6 @@ xmlrpc_parse_call(const char *body, size_t len, char **method,
 
 /* Writing. */
 
-/* Text for XML: markup escaped, and what XML 1.0 cannot carry (control
- * characters but tab, newline and return; U+FFFE and U+FFFF; bytes that
- * are not UTF-8) as U+FFFD. */
-static void
-xml_text(struct buf *b, const char *s, size_t len)
-{
-	for (size_t i = 0; i < len; i++) {
-		unsigned char ch = s[i];
-		size_t n;
-
-		if (ch == '<')
-			buf_puts(b, "&lt;");
-		else if (ch == '>')
-			buf_puts(b, "&gt;");
-		else if (ch == '&')
-			buf_puts(b, "&amp;");
-		else if (ch == '\r')
-			buf_puts(b, "&#13;");
-		else if (ch == '\t' || ch == '\n' || (ch >= 0x20 && ch <= 0x7f))
-			buf_putc(b, ch);
-		else if (ch >= 0x80 && (n = utf8_len((const unsigned char *)s + i))
-		    > 0 && i + n <= len && !(n == 3 && ch == 0xef &&
-		    (unsigned char)s[i + 1] == 0xbf &&
-		    (unsigned char)s[i + 2] >= 0xbe)) {
-			buf_append(b, s + i, n);
-			i += n - 1;
-		} else
-			buf_puts(b, "\xef\xbf\xbd");
-	}
-}
-
 static void
 xml_value(struct buf *b, const struct xr_value *v)
 {
@@ -484,7 +453,7 @@ xml_value(struct buf *b, const struct xr_value *v)
 	switch (v->type) {
 	case XR_STRING:
 		buf_puts(b, "<string>");
-		xml_text(b, v->s, v->len);
+		buf_xml_text(b, v->s, v->len);
 		buf_puts(b, "</string>");
 		break;
 	case XR_INT:
@@ -511,7 +480,7 @@ xml_value(struct buf *b, const struct xr_value *v)
 		buf_puts(b, "<struct>\n");
 		for (size_t i = 0; i < v->n; i++) {
 			buf_puts(b, "<member><name>");
-			xml_text(b, v->keys[i], strlen(v->keys[i]));
+			buf_xml_text(b, v->keys[i], strlen(v->keys[i]));
 			buf_puts(b, "</name>");
 			xml_value(b, v->v[i]);
 			buf_puts(b, "</member>\n");
@@ -548,7 +517,7 @@ void
 xmlrpc_call(struct buf *out, const char *method, const struct xr_value *params)
 {
 	buf_puts(out, "<?xml version='1.0'?>\n<methodCall>\n<methodName>");
-	xml_text(out, method, strlen(method));
+	buf_xml_text(out, method, strlen(method));
 	buf_puts(out, "</methodName>\n<params>\n");
 	for (size_t i = 0; params != NULL && i < params->n; i++) {
 		buf_puts(out, "<param>\n");
