@@ -405,7 +405,9 @@ format_duration(double secs, char *buf, size_t len)
 {
 	long s = secs < 0 ? 0 : (long)(secs + 0.5);
 
-	if (s < 60)
+	if (secs > 0 && secs < 0.5)
+		snprintf(buf, len, "<1s");
+	else if (s < 60)
 		snprintf(buf, len, "%lds", s);
 	else if (s < 3600)
 		snprintf(buf, len, "%ldm%02lds", s / 60, s % 60);

@@ -81,7 +81,7 @@ size_t utf8_len(const unsigned char *s);
  * not move an ev_timer.  ev_now() is the wall clock: only for dates.  The
  * same for every process since boot, so a state file can carry it.
  */
-/* A duration read at a glance: "45s", "12m05s", "3h07m", "2d04h". */
+/* A duration read at a glance: "<1s", "45s", "12m05s", "3h07m", "2d04h". */
 void format_duration(double secs, char *buf, size_t len);
 double mono_now(void);
 /* The wall-clock date of a mono_now() time, as seen now; 0 stays 0. */

@@ -47,13 +47,13 @@ shows() {
 }
 TAP_DIAG_FILE=$DIR/screen.txt
 wait_for "the screen shows leashd's pid, CPU, RSS and fds" 10 \
-    shows "^leashd [^ ]+  pid $LEASHD_PID  up [0-9]+s  cpu [0-9.]+%  rss [0-9.]+[KM]  fds [0-9]+/[0-9]+"
+    shows "^leashd [^ ]+  pid $LEASHD_PID  up <?[0-9]+s  cpu [0-9.]+%  rss [0-9.]+[KM]  fds [0-9]+/[0-9]+"
 check "a header names the columns" grep -Eq '^NAME +STATE +PID +MEMORY / LIMIT +GROWTH +TO LIMIT +RST$' "$DIR/screen.txt"
 check "every process has a line" sh -c "grep -q '^pool:pool_0 ' '$DIR/screen.txt' &&
     grep -q '^pool:pool_1 ' '$DIR/screen.txt' && grep -q '^leak:leak ' '$DIR/screen.txt'"
 check "the last line says q quits" sh -c "tail -n 1 '$DIR/screen.txt' | grep -q '^q quits'"
 wait_for "the leaking worker's bar fills against its limit, with its growth" 10 \
-    shows '^leak:leak +[A-Z]+ +[0-9]+ \[#+\.*\] +[0-9.]+M/24\.0M +\+[0-9.]+[KM]/s +([0-9]+s|over) '
+    shows '^leak:leak +[A-Z]+ +[0-9]+ \[#+\.*\] +[0-9.]+M/24\.0M +\+[0-9.]+[KM]/s +(<?[0-9]+s|over) '
 wait_for "it refreshes in place: memory replacements count up" 20 \
     shows '^restarts: exit [0-9]+ manual 0 reload 0 memory [2-9]'
 wait_for "an old process finishing shows as DRAINING" 15 \

@@ -39,6 +39,14 @@ startsecs = 0.3
 stopwaitsecs = 2
 drain_signal = CONT
 drain_timeout = 3s
+
+; A leak of 10 MiB/s that stops at 40 MiB, replaced every 3 s or so: the
+; page (and its screenshot) shows a bar filling and a trend.
+[program:leak]
+command = $WORKER --grow 1M --tick 0.1 --plateau 40M
+memory_limit = 32M
+memory_interval = 200ms
+startsecs = 0.3
 EOF
 
 start_leashd "$conf"
