@@ -66,188 +66,144 @@ family(struct buf *b, const char *name, const char *type, const char *help)
 	buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-/* name{program="...",process="..."[,extra]} */
-static void
-sample_start(struct buf *b, const char *name, const struct program *p,
-    const struct worker_view *v)
-{
-	buf_printf(b, "%s{program=", name);
-	label_value(b, p->cfg->name);
-	buf_puts(b, ",process=");
-	label_value(b, v->process);
-	if (strcmp(v->group, p->cfg->name) != 0) {
-		buf_puts(b, ",group=");
-		label_value(b, v->group);
-	}
-}
-
-/* Calls fn for every worker of the pool, with its view. */
-static void
-each_worker(const struct pool *pool, struct buf *b, const char *name,
-    void (*fn)(struct buf *, const char *, const struct program *,
-    const struct worker *, const struct worker_view *))
-{
+/* One process in one family. */
+struct sample {
+	struct buf *b;
+	const char *name;
+	const struct program *p;
+	const struct worker *w;
 	struct worker_view v;
+};
 
-	for (size_t i = 0; i < pool->n; i++) {
-		const struct program *p = pool->v[i];
-
-		for (size_t j = 0; j < p->nworkers; j++) {
-			worker_view(&p->workers[j], &v);
-			fn(b, name, p, &p->workers[j], &v);
-		}
+/* name{program="...",process="..."[,group="..."][,extra]} value */
+static void
+emit(const struct sample *s, const char *extra, double value)
+{
+	buf_printf(s->b, "%s{program=", s->name);
+	label_value(s->b, s->p->cfg->name);
+	buf_puts(s->b, ",process=");
+	label_value(s->b, s->v.process);
+	if (strcmp(s->v.group, s->p->cfg->name) != 0) {
+		buf_puts(s->b, ",group=");
+		label_value(s->b, s->v.group);
 	}
+	buf_printf(s->b, "%s%s} %.15g\n", extra ? "," : "", extra ? extra : "",
+	    value);
 }
 
 static void
-m_memory(struct buf *b, const char *name, const struct program *p,
-    const struct worker *w, const struct worker_view *v)
+m_memory(const struct sample *s)
 {
-	(void)w;
-	if (!v->memory_known)
-		return;
-	sample_start(b, name, p, v);
-	buf_printf(b, ",source=\"%s\"} %llu\n", v->memory_source,
-	    (unsigned long long)v->memory);
+	char source[64];
+
+	snprintf(source, sizeof(source), "source=\"%s\"", s->v.memory_source);
+	if (s->v.memory_known)
+		emit(s, source, (double)s->v.memory);
 }
 
 static void
-m_peak(struct buf *b, const char *name, const struct program *p,
-    const struct worker *w, const struct worker_view *v)
+m_peak(const struct sample *s)
 {
-	(void)w;
-	if (!v->memory_known)
-		return;
-	sample_start(b, name, p, v);
-	buf_printf(b, "} %llu\n", (unsigned long long)v->memory_peak);
+	if (s->v.memory_known)
+		emit(s, NULL, (double)s->v.memory_peak);
 }
 
 static void
-m_limit(struct buf *b, const char *name, const struct program *p,
-    const struct worker *w, const struct worker_view *v)
+m_limit(const struct sample *s)
 {
-	(void)w;
-	if (v->memory_limit == 0)
-		return;
-	sample_start(b, name, p, v);
-	buf_printf(b, "} %llu\n", (unsigned long long)v->memory_limit);
+	if (s->v.memory_limit > 0)
+		emit(s, NULL, (double)s->v.memory_limit);
 }
 
 static void
-m_max(struct buf *b, const char *name, const struct program *p,
-    const struct worker *w, const struct worker_view *v)
+m_max(const struct sample *s)
 {
-	(void)w;
-	if (v->memory_max == 0)
-		return;
-	sample_start(b, name, p, v);
-	buf_printf(b, "} %llu\n", (unsigned long long)v->memory_max);
+	if (s->v.memory_max > 0)
+		emit(s, NULL, (double)s->v.memory_max);
 }
 
 static void
-m_rate(struct buf *b, const char *name, const struct program *p,
-    const struct worker *w, const struct worker_view *v)
+m_rate(const struct sample *s)
 {
-	(void)w;
-	if (!v->memory_known)
-		return;
-	sample_start(b, name, p, v);
-	buf_printf(b, "} %.0f\n", v->memory_rate);
+	if (s->v.memory_known)
+		emit(s, NULL, s->v.memory_rate > 0 ?
+		    (double)(long long)s->v.memory_rate : 0);
 }
 
 static void
-m_trend(struct buf *b, const char *name, const struct program *p,
-    const struct worker *w, const struct worker_view *v)
+m_trend(const struct sample *s)
 {
 	static const enum memory_trend trends[] = {
 		TREND_UNKNOWN, TREND_GROWING, TREND_LEVELLED,
 	};
+	char label[64];
 
-	(void)w;
 	for (size_t i = 0; i < nitems(trends); i++) {
-		sample_start(b, name, p, v);
-		buf_printf(b, ",trend=\"%s\"} %d\n",
-		    memory_trend_name(trends[i]),
-		    v->memory_known && v->trend == trends[i]);
+		snprintf(label, sizeof(label), "trend=\"%s\"",
+		    memory_trend_name(trends[i]));
+		emit(s, label, s->v.memory_known && s->v.trend == trends[i]);
 	}
 }
 
 static void
-m_eta(struct buf *b, const char *name, const struct program *p,
-    const struct worker *w, const struct worker_view *v)
+m_eta(const struct sample *s)
 {
-	(void)w;
-	if (!v->memory_known || v->memory_limit == 0 || v->eta < 0)
-		return;
-	sample_start(b, name, p, v);
-	buf_printf(b, "} %.1f\n", v->eta);
+	if (s->v.memory_known && s->v.memory_limit > 0 && s->v.eta >= 0)
+		emit(s, NULL, (double)(long long)(s->v.eta * 10) / 10);
 }
 
 static void
-m_state(struct buf *b, const char *name, const struct program *p,
-    const struct worker *w, const struct worker_view *v)
+m_state(const struct sample *s)
 {
-	(void)w;
-	for (int s = WORKER_STOPPED; s <= WORKER_FATAL; s++) {
-		sample_start(b, name, p, v);
-		buf_printf(b, ",state=\"%s\"} %d\n",
-		    worker_state_name((enum worker_state)s),
-		    (int)v->state == s);
+	char label[64];
+
+	for (int st = WORKER_STOPPED; st <= WORKER_FATAL; st++) {
+		snprintf(label, sizeof(label), "state=\"%s\"",
+		    worker_state_name((enum worker_state)st));
+		emit(s, label, (int)s->v.state == st);
 	}
 }
 
 static void
-m_replace(struct buf *b, const char *name, const struct program *p,
-    const struct worker *w, const struct worker_view *v)
+m_replacing(const struct sample *s)
 {
-	sample_start(b, name, p, v);
-	buf_printf(b, "} %d\n", w->rep.candidate != NULL);
+	emit(s, NULL, s->w->rep.candidate != NULL);
 }
 
 static void
-m_draining(struct buf *b, const char *name, const struct program *p,
-    const struct worker *w, const struct worker_view *v)
+m_draining(const struct sample *s)
 {
-	sample_start(b, name, p, v);
-	buf_printf(b, "} %zu\n", w->rep.ndraining);
+	emit(s, NULL, (double)s->w->rep.ndraining);
 }
 
 static void
-m_restarts(struct buf *b, const char *name, const struct program *p,
-    const struct worker *w, const struct worker_view *v)
+m_restarts(const struct sample *s)
 {
-	(void)w;
+	char label[64];
+
 	for (int r = REASON_EXIT; r < REASON_MAX; r++) {
-		sample_start(b, name, p, v);
-		buf_printf(b, ",reason=\"%s\"} %lu\n",
-		    restart_reason_name((enum restart_reason)r),
-		    v->restarts_by[r]);
+		snprintf(label, sizeof(label), "reason=\"%s\"",
+		    restart_reason_name((enum restart_reason)r));
+		emit(s, label, (double)s->v.restarts_by[r]);
 	}
 }
 
 static void
-m_start(struct buf *b, const char *name, const struct program *p,
-    const struct worker *w, const struct worker_view *v)
+m_start(const struct sample *s)
 {
-	(void)w;
-	if (v->pid <= 0)
-		return;
-	sample_start(b, name, p, v);
-	buf_printf(b, "} %.3f\n", v->start);
+	if (s->v.pid > 0)
+		emit(s, NULL, (double)(long long)(s->v.start * 1000) / 1000);
 }
 
 static void
-m_failures(struct buf *b, const char *name, const struct program *p,
-    const struct worker *w, const struct worker_view *v)
+m_failures(const struct sample *s)
 {
-	sample_start(b, name, p, v);
-	buf_printf(b, "} %ld\n", w->rep.failures);
+	emit(s, NULL, (double)s->w->rep.failures);
 }
 
 static const struct {
 	const char *name, *type, *help;
-	void (*fn)(struct buf *, const char *name, const struct program *,
-	    const struct worker *, const struct worker_view *);
+	void (*fn)(const struct sample *);
 } per_worker[] = {
 	{ "leash_process_memory_bytes", "gauge",
 	    "Memory of the process's tree, as its memory_source counts it.",
@@ -270,7 +226,7 @@ static const struct {
 	{ "leash_process_state", "gauge",
 	    "1 for the process's supervisord state.", m_state },
 	{ "leash_process_replacing", "gauge",
-	    "1 while a replacement starts beside the process.", m_replace },
+	    "1 while a replacement starts beside the process.", m_replacing },
 	{ "leash_process_draining", "gauge",
 	    "Old processes of this slot still draining.", m_draining },
 	{ "leash_process_restarts_total", "counter",
@@ -282,6 +238,23 @@ static const struct {
 	    "Failed replacements in a row (the slot backs off).",
 	    m_failures },
 };
+
+/* A family over every process of the pool. */
+static void
+per_worker_family(struct buf *b, const struct pool *pool, size_t f)
+{
+	struct sample s = { .b = b, .name = per_worker[f].name };
+
+	family(b, per_worker[f].name, per_worker[f].type, per_worker[f].help);
+	for (size_t i = 0; i < pool->n; i++) {
+		s.p = pool->v[i];
+		for (size_t j = 0; j < s.p->nworkers; j++) {
+			s.w = &s.p->workers[j];
+			worker_view(s.w, &s.v);
+			per_worker[f].fn(&s);
+		}
+	}
+}
 
 static void
 histograms(struct buf *b, const struct pool *pool, enum timing t)
@@ -360,11 +333,8 @@ metrics_render(const struct control_daemon *d, struct buf *b)
 	    "since leashd started.");
 	buf_printf(b, "leash_memory_restarts_total %lu\n",
 	    d->sv->memory_restarts);
-	for (size_t i = 0; i < nitems(per_worker); i++) {
-		family(b, per_worker[i].name, per_worker[i].type,
-		    per_worker[i].help);
-		each_worker(pool, b, per_worker[i].name, per_worker[i].fn);
-	}
+	for (size_t i = 0; i < nitems(per_worker); i++)
+		per_worker_family(b, pool, i);
 	for (int t = 0; t < TIMING_MAX; t++)
 		histograms(b, pool, (enum timing)t);
 	self(b);
