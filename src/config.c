@@ -26,6 +26,7 @@
 #include "event_names.h"
 #include "log.h"
 #include "parse.h"
+#include "spawn.h"
 #include "util.h"
 
 #define INCLUDE_DEPTH_MAX 8
@@ -1815,6 +1816,13 @@ program_sockets(struct config_diag *d, struct section *s,
 		strv_push(&v, xstrdup(tok));
 	}
 	free(copy);
+	if (v.n > SPAWN_FDS_MAX) {
+		diag_error(d, s->file, key_line(s, "sockets"), "[%s] sockets: "
+		    "%zu sockets; at most %d are passed to a process", s->name,
+		    v.n, SPAWN_FDS_MAX);
+		strv_free(&v);
+		return -1;
+	}
 	p->socket_names = v.v ? v.v : xcalloc(1, sizeof(char *));
 	return 0;
 }

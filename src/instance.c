@@ -552,7 +552,7 @@ instance_spawn(struct supervisor *sv, struct instance_spec *spec,
 	struct instance *in;
 	struct passwd *pw = NULL;
 	int inp[2] = { -1, -1 }, outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
-	int fds[64];
+	int fds[SPAWN_FDS_MAX];
 	int jout = -1, jerr = -1;
 	char **envp, *procs = NULL;
 	size_t nfds = 0;

@@ -84,8 +84,8 @@ passed(const struct spawn_request *r, int fd)
 static void
 child_pass_fds(const struct spawn_request *r, int *errfd)
 {
-	int high[64], floor = 3 + (int)r->nfds + 1;
-	size_t n = r->nfds < 64 ? r->nfds : 64;
+	int high[SPAWN_FDS_MAX], floor = 3 + (int)r->nfds + 1;
+	size_t n = r->nfds < SPAWN_FDS_MAX ? r->nfds : SPAWN_FDS_MAX;
 
 	if (*errfd < floor)
 		*errfd = fcntl(*errfd, F_DUPFD_CLOEXEC, floor);
@@ -359,7 +359,7 @@ start_child(const struct spawn_request *r, bool sibling,
  * it cannot be had, leashd forks directly.
  */
 enum { OP_SPAWN = 1, OP_THRESHOLD = 2 };
-#define WIRE_FDS 67		/* 64 listening sockets, stdin, stdout, stderr */
+#define WIRE_FDS (SPAWN_FDS_MAX + 3)	/* and stdin, stdout, stderr */
 #define WIRE_MAX (1 << 20)
 
 struct wire_spawn {

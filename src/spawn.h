@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#define SPAWN_FDS_MAX 64	/* listening sockets passed to one worker */
+
 struct spawn_request {
 	char *const *argv;
 	char *const *envp;
@@ -22,7 +24,7 @@ struct spawn_request {
 	gid_t gid;
 	const char *cgroup_procs;	/* cgroup.procs to join first, or NULL */
 	const int *fds;		/* passed as 3, 4, ... (LISTEN_FDS) */
-	size_t nfds;
+	size_t nfds;		/* at most SPAWN_FDS_MAX */
 	bool pid_vars;		/* LISTEN_PID=, WATCHDOG_PID= get the child's pid */
 	int stdin_fd;		/* child's ends; -1 for /dev/null */
 	int stdout_fd;

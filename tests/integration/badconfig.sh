@@ -181,3 +181,31 @@ program:g|process_name|numprocs = 2|process_name = %(program_name)s_x
 program:h|startsecs|startsecs = 1|startsecs = banana
 program:i|environment|environment = =oops|
 EOF
+
+# At most 64 sockets go to a process (LISTEN_FDS): more is an error, not a
+# silent cut.
+f=$DIR/sockets.ini
+{
+	echo "[leashd]"
+	echo "childlogdir = $DIR/logs"
+	echo
+	echo "[program:many]"
+	echo "command = $WORKER"
+	printf 'sockets = s0'
+	i=1
+	while [ "$i" -le 64 ]; do printf ',s%d' "$i"; i=$((i + 1)); done
+	echo
+	i=0
+	while [ "$i" -le 64 ]; do
+		printf '[socket:s%d]\nlisten = unix:%s/s%d.sock\n' "$i" "$DIR" "$i"
+		i=$((i + 1))
+	done
+} >"$f"
+leashd_fg -t -c "$f"
+check "leashd -t: 65 sockets for one program gives 78 (got $FG_STATUS)" \
+    test "$FG_STATUS" = 78
+check "leashd -t: the error names the line and the limit" \
+    grep -q -F "leashd: error: $f:6: [program:many] sockets: 65 sockets; at most 64 are passed to a process" "$DIR/fg.err"
+sed -i 's/^sockets = s0,.*/sockets = s0,s1,s2/' "$f"
+leashd_fg -t -c "$f"
+check "leashd -t: 3 of them is good (got $FG_STATUS)" test "$FG_STATUS" = 0
