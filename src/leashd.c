@@ -197,6 +197,10 @@ leashd_reload_daemon(struct leashd *d, const struct config *c)
 		log_warnx("leashd", "[supervisord] user, directory, minfds, "
 		    "minprocs and nodaemon changes take effect at the next start "
 		    "of leashd");
+	if (c->use_cgroups != o->use_cgroups)
+		log_warnx("leashd", "use_cgroups = %s takes effect at the next "
+		    "start of leashd; workers keep %s", c->use_cgroups ? "true" :
+		    "false", d->sv.cg_usable ? "their cgroups" : "no cgroup");
 }
 
 /*

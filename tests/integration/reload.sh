@@ -159,6 +159,14 @@ check "still no new spawn" \
     test "$(count_log ' spawned with pid ')" -eq "$spawns_before"
 check "the pids are unchanged and alive" all_alive $keep $change_new $add
 
+# ---- use_cgroups applies at a start only: a reload says so
+sed 's/^\[leashd\]$/[leashd]\nuse_cgroups = false/' "$good" >"$conf"
+signal_leashd HUP
+wait_for "use_cgroups = false at a reload: leashd says it waits for its next start" 10 \
+    log_has ' leashd: use_cgroups = false takes effect at the next start of leashd; workers keep '
+check "and nothing restarts for it" \
+    test "$(count_log ' spawned with pid ')" -eq "$spawns_before"
+
 signal_leashd TERM
 wait_leashd_exit 10
 check "leashd exits 0 on SIGTERM (status $LEASHD_STATUS)" \
