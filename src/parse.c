@@ -419,9 +419,11 @@ bad:
 	return -1;
 }
 
-/* The width in a conversion's flags and digits [from, to); widths past
- * EXPAND_MAX_WIDTH (a config value is not a way to ask for gigabytes)
- * all read as EXPAND_MAX_WIDTH + 1. */
+/* The width of a conversion [from, to) read as printf reads it: flags
+ * (0 among them, any number of times), then digits.  -1 when anything
+ * else follows (a flag after the width); widths past EXPAND_MAX_WIDTH (a
+ * config value is not a way to ask for gigabytes) all read as
+ * EXPAND_MAX_WIDTH + 1. */
 #define EXPAND_MAX_WIDTH 4096
 
 static long
@@ -429,12 +431,14 @@ expand_width(const char *from, const char *to)
 {
 	long w = 0;
 
-	for (; from < to && !isdigit((unsigned char)*from); from++)
+	for (; from < to && strchr("-+ #0", *from) != NULL; from++)
 		;
 	for (; from < to && isdigit((unsigned char)*from); from++)
-		if ((w = w * 10 + (*from - '0')) > EXPAND_MAX_WIDTH)
-			return EXPAND_MAX_WIDTH + 1;
-	return w;
+		if (w <= EXPAND_MAX_WIDTH)
+			w = w * 10 + (*from - '0');
+	if (from != to)
+		return -1;
+	return w > EXPAND_MAX_WIDTH ? EXPAND_MAX_WIDTH + 1 : w;
 }
 
 char *
@@ -445,7 +449,7 @@ parse_expand(const char *s, expand_lookup lookup, void *arg, const char **why)
 	const char *val, *close, *p;
 	char *end, *f;
 	size_t len;
-	long num;
+	long num, width;
 
 	for (; *s != '\0'; s++) {
 		if (*s != '%') {
@@ -478,7 +482,13 @@ parse_expand(const char *s, expand_lookup lookup, void *arg, const char **why)
 			*why = whybuf;
 			goto bad;
 		}
-		if (expand_width(close + 1, p) > EXPAND_MAX_WIDTH) {
+		if ((width = expand_width(close + 1, p)) < 0) {
+			snprintf(whybuf, sizeof(whybuf), "%%(%s): flags, then a "
+			    "width, then s or d", name);
+			*why = whybuf;
+			goto bad;
+		}
+		if (width > EXPAND_MAX_WIDTH) {
 			snprintf(whybuf, sizeof(whybuf),
 			    "%%(%s): a width over %d", name, EXPAND_MAX_WIDTH);
 			*why = whybuf;

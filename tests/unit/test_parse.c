@@ -744,6 +744,19 @@ test_expand(void)
 	expand_bad("%(program_name)2147483648s", "width over 4096");
 	expand_bad("%(program_name)4097s", "width over 4096");
 	expand_bad("%(process_num)-99999999999999999999d", "width over 4096");
+	/* Zeros are flags, so the width comes after them (fuzz_parse found
+	 * "00-000000" then a huge width read as a width of 0). */
+	expand_bad("%(process_num)00-0000008000000000000000d", "width over 4096");
+	expand_bad("%(program_name)0000009999s", "width over 4096");
+	expand_bad("%(process_num)2+d", "flags, then a width");
+	expand_bad("%(process_num)2-3d", "flags, then a width");
+	{
+		const char *why = NULL;
+		char *r = parse_expand("%(process_num)-03d|", lookup, NULL, &why);
+		ok(r != NULL && strcmp(r, "7  |") == 0,
+		    "parse_expand: flags then a width (\"%s\")", r ? r : why);
+		free(r);
+	}
 	expand_bad("%(program_name)", "conversion");
 	expand_bad("%(program_name)02", "conversion");
 	expand_bad("%(nosuch)", NULL);
