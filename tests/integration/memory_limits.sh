@@ -53,10 +53,13 @@ memory_max = 48M
 $base
 
 ; 48 MiB from the start: its footprint is over memory_limit.
+; startsecs covers its allocation even in the software-emulated VM, where
+; touching 48 MiB can take longer than half a second: a replacement judged
+; ready before its footprint is whole looks smaller than it is.
 [program:fat]
 command = $WORKER --hold 48M
 memory_samples = 2
-startsecs = 0.5
+startsecs = 1
 memory_limit = 32M
 memory_interval = 100ms
 drain_timeout = 1s
@@ -71,14 +74,14 @@ all_up() {
 		[ "$_s" = RUNNING ] || return 1
 	done
 }
+# While warm grows (2.4 s from its start) its trend says so: looked at
+# from the start, not after every program is up (fat takes a second).
+jwait "json: warm's trend is growing during its warm-up, with an eta" 5 \
+    'p("warm:warm")["memory"]["trend"] == "growing" and p("warm:warm")["memory"]["eta"] is not None and p("warm:warm")["memory"]["rate"] > 0'
 wait_for "every program reaches RUNNING" 10 all_up
 warm=$(worker_pid warm:warm)
 long=$(worker_pid long:long)
 hard=$(worker_pid hard:hard)
-
-# While warm grows (2.4 s from its start) its trend says so.
-jwait "json: warm's trend is growing during its warm-up, with an eta" 5 \
-    'p("warm:warm")["memory"]["trend"] == "growing" and p("warm:warm")["memory"]["eta"] is not None and p("warm:warm")["memory"]["rate"] > 0'
 
 # ---- memory_max: killed and replaced at once
 
@@ -121,8 +124,11 @@ jwait "json: long has restarts_by_reason.memory >= 1" 5 \
 # machine, a VM), and its growth then looks like a leak: one replacement
 # may take over before either footprint is known.  The pid the footprint
 # line names is the one that must be kept from then on.
+# Either the replacement is as big (it drains), or, when the one that took
+# over is over the limit right after start, it stays and its own next
+# replacement backs off: the line names the pid kept either way.
 wait_for "fat's footprint is reported once" 15 \
-    log_has " memory: fat:fat: pid [0-9]+'s footprint [0-9.]+M exceeds memory_limit 32\.0M, and so does its replacement's right after start \([0-9.]+M\): not replacing it for 1 s \(raise memory_limit if this is its normal size\)\$"
+    log_has " memory: fat:fat: pid [0-9]+'s footprint [0-9.]+M exceeds memory_limit 32\.0M(, and so does its replacement's)? right after start( \([0-9.]+M\))?: not replacing it for [0-9]+ s \(raise memory_limit if this is its normal size\)\$"
 fat=$(sed -n "s/.* memory: fat:fat: pid \([0-9]*\)'s footprint .*/\1/p" "$LEASHD_LOG" | head -n 1)
 took_over=$(count_log " program: fat:fat: replacement pid [0-9]+ is ready")
 diag "fat: pid ${fat:-?}, after $took_over replacement(s) in its first moments"
@@ -132,8 +138,8 @@ check "no replacement of fat takes over in 3 s" \
     never 3 eval '[ "$(count_log " program: fat:fat: replacement pid [0-9]+ is ready")" -gt "$took_over" ]'
 check "the footprint line appears once" \
     test "$(count_log " memory: fat:fat: .*footprint .* right after start")" -eq 1
-# Attempts at about 0.1 s (while it starts), 1.5 s and 4 s: 1 s, then 2 s
-# of back-off after each failure.
+# Attempts while it starts, then after 1 s, then 2 s of back-off after
+# each failure.
 # gaps_grow REGEX: the log lines matching REGEX come 0.9 s apart or more,
 # and no gap is shorter than the one before it (less 0.2 s).
 gaps_grow() {
