@@ -29,6 +29,10 @@
 #   raw_client         python3 / perl / empty: what raw uses
 #   write_config FILE  stdin after a [leashd] section with control_socket,
 #                      childlogdir and loglevel set for this test
+#   leak_and_pool [ARGS]  [program:leak] (40 MiB/s up to 48 MiB, over its
+#                      memory_limit 24M about half a second after each
+#                      start; ARGS added to its command) and [program:pool]
+#                      (two idle processes, memory_limit 512M)
 
 LEASHCTL=$top_builddir/src/leashctl
 SOCK=$DIR/leash.sock
@@ -146,6 +150,25 @@ leashd_answers() {
 }
 
 # ---------------------------------------------------------------- config
+
+leak_and_pool() {
+	cat <<EOF
+[program:leak]
+command = $WORKER --grow 2M --tick 0.05 --plateau 48M${1:+ $1}
+startsecs = 0.2
+memory_limit = 24M
+memory_interval = 100ms
+memory_samples = 2
+drain_timeout = 2s
+
+[program:pool]
+command = $WORKER
+process_name = pool_%(process_num)d
+numprocs = 2
+startsecs = 0
+memory_limit = 512M
+EOF
+}
 
 # write_config FILE: [leashd] for this test, then stdin (the programs).
 write_config() {

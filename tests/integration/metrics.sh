@@ -16,8 +16,7 @@ command -v curl >/dev/null || bail_out "curl is needed"
 mport=$(free_port)
 rport=$(free_port)
 
-# A leak of 40 MiB/s that stops at 48 MiB: memory_limit 24M is crossed
-# about half a second after each start.
+# The leak is replaced about every half second (ctl_lib.sh's leak_and_pool).
 write_config "$DIR/m.ini" <<EOF
 metrics = tcp:127.0.0.1:$mport
 
@@ -26,20 +25,7 @@ port = 127.0.0.1:$rport
 username = alice
 password = s3cret
 
-[program:leak]
-command = $WORKER --grow 2M --tick 0.05 --plateau 48M
-startsecs = 0.2
-memory_limit = 24M
-memory_interval = 100ms
-memory_samples = 2
-drain_timeout = 2s
-
-[program:pool]
-command = $WORKER
-process_name = pool_%(process_num)d
-numprocs = 2
-startsecs = 0
-memory_limit = 512M
+$(leak_and_pool)
 EOF
 start_leashd "$DIR/m.ini"
 

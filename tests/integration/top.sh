@@ -9,24 +9,10 @@ here=$(cd "$(dirname "$0")" && pwd) && . "$here/lib.sh" && . "$here/ctl_lib.sh"
 
 command -v tmux >/dev/null || { skip "tmux is not installed (Debian: tmux)"; exit 0; }
 
-# A leak of 40 MiB/s that stops at 48 MiB: memory_limit 24M is crossed
-# about half a second after each start.  The old process ignores the
-# drain signal, so it drains for drain_timeout: DRAINING for 2 s.
+# The leak is replaced about every half second; its old process ignores
+# the drain signal, so it drains for drain_timeout: DRAINING for 2 s.
 write_config "$DIR/top.ini" <<EOF
-[program:leak]
-command = $WORKER --grow 2M --tick 0.05 --plateau 48M --ignore-term
-startsecs = 0.2
-memory_limit = 24M
-memory_interval = 100ms
-memory_samples = 2
-drain_timeout = 2s
-
-[program:pool]
-command = $WORKER
-process_name = pool_%(process_num)d
-numprocs = 2
-startsecs = 0
-memory_limit = 512M
+$(leak_and_pool --ignore-term)
 EOF
 start_leashd "$DIR/top.ini"
 wait_for "leashd is up" 10 leashd_answers
